@@ -1,0 +1,250 @@
+"""The bridge: one LSL stream in, versioned ZeroMQ frames out.
+
+The bridge resolves an LSL stream by name or type, opens an inlet, and publishes every chunk
+it pulls as a ``data.<stream>`` frame on a ZeroMQ XPUB socket, numpy end to end, without
+copies. The XPUB socket sees each new subscription, so a subscriber that joins late gets the
+stream's ``info.<stream>`` at once (and again every ``info_period_s``). With
+``wait_subscribers`` the bridge opens the inlet only once that many subscribers are there, so
+a pipeline started first misses nothing. At stop it drains what the inlet still holds and
+sends ``EOS`` with the total sample count, so receivers can count any loss up to the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pylsl
+import zmq
+
+from bci_bridge.errors import ConfigError, StreamNotFoundError
+from bci_bridge.lsl import from_lsl, local_clock
+from bci_bridge.stream import StreamInfo
+from bci_bridge.wire import encode_data, encode_eos, encode_info
+
+__all__ = ["Bridge", "BridgeConfig", "BridgeStats"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BridgeConfig:
+    """How to find the LSL stream and where to publish it.
+
+    Parameters
+    ----------
+    name, type : str
+        LSL stream name and/or type to look for (at least one).
+    endpoint : str
+        ZeroMQ endpoint to bind (``tcp://127.0.0.1:5555``, ``ipc:///tmp/eeg``).
+    resolve_timeout_s : float
+        How long to look for the stream before giving up, seconds.
+    wait_subscribers : int
+        Open the inlet only once this many ``data.<stream>`` subscribers joined (0 = don't wait).
+    max_chunk : int
+        Most samples per frame.
+    info_period_s : float
+        Re-send ``info.<stream>`` this often, seconds.
+    sndhwm : int
+        ZeroMQ send high-water mark, messages per subscriber.
+    """
+
+    name: str = ""
+    type: str = ""
+    endpoint: str = "tcp://127.0.0.1:5555"
+    resolve_timeout_s: float = 30.0
+    wait_subscribers: int = 0
+    max_chunk: int = 4096
+    info_period_s: float = 2.0
+    sndhwm: int = 100_000
+
+    def __post_init__(self) -> None:
+        if not self.name and not self.type:
+            raise ConfigError("give a stream name or type to bridge", key="name")
+        if self.max_chunk < 1:
+            raise ConfigError("must be >= 1", key="max_chunk")
+        if self.wait_subscribers < 0:
+            raise ConfigError("must be >= 0", key="wait_subscribers")
+
+
+@dataclass(slots=True)
+class BridgeStats:
+    """Running totals of a bridge."""
+
+    stream: str = ""
+    samples: int = 0
+    frames: int = 0
+    subscribers: int = 0
+
+
+class Bridge:
+    """Publish one LSL stream as ZeroMQ frames.
+
+    Parameters
+    ----------
+    config : BridgeConfig
+        What to bridge and where.
+    context : zmq.Context, optional
+        Share a context (for ``inproc://`` endpoints); default: the global instance.
+    """
+
+    def __init__(self, config: BridgeConfig, context: zmq.Context[zmq.Socket[bytes]] | None = None) -> None:
+        self.config = config
+        self._ctx = context or zmq.Context.instance()
+        self.stats = BridgeStats()
+        self.info: StreamInfo | None = None
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        report: Callable[[BridgeStats], None] | None = None,
+        report_every_s: float = 1.0,
+    ) -> BridgeStats:
+        """Bridge until ``stop`` is set, then drain, send ``EOS`` and return the totals.
+
+        Raises
+        ------
+        StreamNotFoundError
+            If no stream matched within ``resolve_timeout_s``.
+        """
+        cfg = self.config
+        pub = self._ctx.socket(zmq.XPUB)
+        pub.setsockopt(zmq.SNDHWM, cfg.sndhwm)
+        pub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        pub.setsockopt(zmq.LINGER, 1000)
+        try:
+            pub.bind(cfg.endpoint)
+            found = self._resolve(stop)
+            if found is None:
+                return self.stats
+            inlet = pylsl.StreamInlet(
+                found, max_buflen=360, max_chunklen=0, recover=True,
+                processing_flags=pylsl.proc_clocksync,
+            )
+            info = from_lsl(inlet.info(timeout=5.0))
+            self.info = info
+            self.stats.stream = info.name
+            data_topic = f"data.{info.name}".encode()
+            info_topic = f"info.{info.name}".encode()
+            log.info(
+                "bridging LSL %r (%d ch, %g Hz, %s) to %s",
+                info.name, info.n_channels, info.sfreq, info.dtype, cfg.endpoint,
+            )
+            subs = _Subscriptions(pub, data_topic, info_topic, info)
+            if cfg.wait_subscribers:
+                log.info("waiting for %d subscriber(s) on %s", cfg.wait_subscribers, cfg.endpoint)
+                while not stop.is_set() and subs.count < cfg.wait_subscribers:
+                    if pub.poll(100):
+                        subs.handle()
+            inlet.open_stream(timeout=10.0)
+            self._pump(inlet, pub, subs, data_topic, stop, report, report_every_s)
+            inlet.close_stream()
+            return self.stats
+        finally:
+            pub.close()
+
+    def _resolve(self, stop: threading.Event) -> pylsl.StreamInfo | None:
+        cfg = self.config
+        clauses = [f"{k}='{v}'" for k, v in (("name", cfg.name), ("type", cfg.type)) if v]
+        pred = " and ".join(clauses)
+        log.info("looking for an LSL stream with %s", pred)
+        deadline = time.monotonic() + cfg.resolve_timeout_s
+        while not stop.is_set():
+            found = pylsl.resolve_bypred(pred, 1, 0.5)
+            if found:
+                return found[0]
+            if time.monotonic() >= deadline:
+                raise StreamNotFoundError(
+                    f"no LSL stream with {pred} appeared within {cfg.resolve_timeout_s:g} s "
+                    "(is the source running, and on the same LSL config/SessionID?)"
+                )
+        return None
+
+    def _pump(
+        self,
+        inlet: pylsl.StreamInlet,
+        pub: zmq.Socket[bytes],
+        subs: _Subscriptions,
+        topic: bytes,
+        stop: threading.Event,
+        report: Callable[[BridgeStats], None] | None,
+        report_every_s: float,
+    ) -> None:
+        cfg = self.config
+        stats = self.stats
+        send = pub.send_multipart
+        pull = inlet.pull_chunk
+        seq = 0
+        index = 0
+        next_housekeeping = time.monotonic()
+        next_info = next_housekeeping + cfg.info_period_s
+        next_report = next_housekeeping + report_every_s
+        draining = False
+        while True:
+            if stop.is_set() and not draining:
+                draining = True
+            data, ts = pull(
+                timeout=0.2 if draining else 0.05, max_samples=cfg.max_chunk, min_samples=1,
+                as_numpy=True,
+            )
+            n = len(ts)
+            if n:
+                send(encode_data(topic, data, ts, seq, index, local_clock()), copy=False)
+                seq += 1
+                index += n
+                stats.frames = seq
+                stats.samples = index
+            elif draining:
+                break
+            now = time.monotonic()
+            if now >= next_housekeeping:
+                next_housekeeping = now + 0.05
+                subs.handle()
+                stats.subscribers = subs.count
+                if now >= next_info:
+                    subs.send_info()
+                    next_info = now + cfg.info_period_s
+                if report is not None and now >= next_report:
+                    report(stats)
+                    next_report = now + report_every_s
+        send(encode_eos(topic, seq, index, local_clock()))
+        log.info("sent %d samples in %d frames; end of stream", index, seq)
+
+
+class _Subscriptions:
+    """Track subscribers of an XPUB socket and greet each with the stream info."""
+
+    __slots__ = ("_info", "_info_topic", "_pub", "_topic", "count")
+
+    def __init__(self, pub: zmq.Socket[bytes], topic: bytes, info_topic: bytes, info: StreamInfo) -> None:
+        self._pub = pub
+        self._topic = topic
+        self._info_topic = info_topic
+        self._info = info
+        self.count = 0
+
+    def handle(self) -> None:
+        """Read pending (un)subscriptions; send the info to anyone who subscribed to it."""
+        greet = False
+        while True:
+            try:
+                msg = self._pub.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if not msg:
+                continue
+            subscribe, prefix = msg[0] == 1, msg[1:]
+            if self._topic.startswith(prefix):
+                self.count += 1 if subscribe else -1
+            if subscribe and self._info_topic.startswith(prefix):
+                greet = True
+        if greet:
+            self.send_info()
+
+    def send_info(self) -> None:
+        """Publish the stream info on ``info.<stream>``."""
+        self._pub.send_multipart(encode_info(self._info_topic, self._info, local_clock()))

@@ -1,0 +1,321 @@
+"""Pipeline configuration: one TOML file, validated in full at load, errors naming file and key.
+
+::
+
+    [pipeline]
+    name = "demo"
+
+    [[inputs]]                      # a stream published by `bci-bridge bridge`
+    name = "eeg"                    # what nodes call it
+    stream = "SyntheticEEG"         # the stream name on the wire (topic data.<stream>)
+    endpoint = "tcp://127.0.0.1:5555"
+
+    [[nodes]]                       # in order; each reads an input or an earlier node
+    name = "filter"
+    module = "bandpass"             # entry-point name, or "package.module:Class"
+    input = "eeg"                   # default: the previous node (the first input for the first)
+    budget_ms = 0.5                 # default: the module's own
+    on_overrun = "warn"             # warn | disable
+    params = { low = 8.0, high = 30.0 }
+
+    [[outputs]]
+    node = "filter"
+    zmq = "tcp://127.0.0.1:5556"    # ZeroMQ PUB bound here, topic out.<pipeline>.<node>
+    lsl = "demo-filtered"           # and/or an LSL outlet of this name
+
+Each node's ``params`` becomes its module's ``Config`` (see :mod:`bci_bridge.params`); a
+``Config`` field marked ``metadata={"path": True}`` is resolved against the TOML file's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from bci_bridge import registry
+from bci_bridge.errors import ConfigError, PluginError
+from bci_bridge.params import build_config
+
+__all__ = [
+    "InputConfig",
+    "NodeConfig",
+    "OutputConfig",
+    "PipelineConfig",
+    "apply_overrides",
+    "load_pipeline",
+    "parse_pipeline",
+]
+
+OverrunPolicy = Literal["warn", "disable"]
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_ENDPOINT = re.compile(r"^(tcp://[^\s]+:\d+|ipc://[^\s]+|inproc://[^\s]+)$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputConfig:
+    """A stream the runtime subscribes to: ``data.<stream>`` at ``endpoint``."""
+
+    name: str
+    stream: str
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeConfig:
+    """One module instance in the graph, with its built ``Config``."""
+
+    name: str
+    module: str
+    input: str
+    plugin: type[Any]
+    config: Any
+    budget_ms: float
+    on_overrun: OverrunPolicy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputConfig:
+    """Where a node's output goes: a ZeroMQ PUB endpoint and/or an LSL outlet name."""
+
+    node: str
+    zmq: str | None
+    lsl: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PipelineConfig:
+    """A whole pipeline, validated."""
+
+    name: str
+    inputs: tuple[InputConfig, ...]
+    nodes: tuple[NodeConfig, ...]
+    outputs: tuple[OutputConfig, ...]
+    source: str = "<string>"
+
+
+def load_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> PipelineConfig:
+    """Read and validate a pipeline TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+    overrides : sequence of str
+        ``KEY=VALUE`` pairs applied before validation, e.g. ``inputs[0].endpoint=ipc:///tmp/x``
+        (VALUE is read as a TOML value when it parses as one, else as a string).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the key path of the first problem.
+    """
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("pipeline file not found", file=str(p)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=str(p)) from exc
+    try:
+        apply_overrides(raw, overrides)
+        return parse_pipeline(raw, base_dir=p.resolve().parent, source=str(p))
+    except ConfigError as exc:
+        raise exc.within(file=str(p)) from exc.__cause__
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> None:
+    """Set ``KEY=VALUE`` pairs in a parsed TOML document, in place.
+
+    Raises
+    ------
+    ConfigError
+        If an override is not ``KEY=VALUE`` or its path does not exist.
+    """
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r} is not KEY=VALUE")
+        try:
+            value: Any = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        parts = re.findall(r"[^.\[\]]+|\[\d+\]", key)
+        target: Any = raw
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if part.startswith("["):
+                idx = int(part[1:-1])
+                if not isinstance(target, list) or idx >= len(target):
+                    raise ConfigError("no such list entry to override", key=key)
+                if last:
+                    target[idx] = value
+                else:
+                    target = target[idx]
+            elif isinstance(target, dict):
+                if last:
+                    target[part] = value
+                else:
+                    target = target.setdefault(part, {})
+            else:
+                raise ConfigError("no such table to override", key=key)
+
+
+def parse_pipeline(
+    raw: Mapping[str, Any], *, base_dir: Path | None = None, source: str = "<string>"
+) -> PipelineConfig:
+    """Validate a parsed pipeline document.
+
+    Parameters
+    ----------
+    raw : mapping
+        The TOML document as a dict.
+    base_dir : Path, optional
+        Folder against which relative paths in params are resolved (default: the cwd).
+    source : str
+        Where the document came from, for messages.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key path of the first problem.
+    """
+    _only(raw, {"pipeline", "inputs", "nodes", "outputs"}, "")
+    head = _table(raw.get("pipeline", {}), "pipeline")
+    _only(head, {"name"}, "pipeline")
+    name = _str(head, "name", "pipeline", required=True)
+
+    inputs: list[InputConfig] = []
+    for i, item in enumerate(_list(raw, "inputs", required=True)):
+        key = f"inputs[{i}]"
+        t = _table(item, key)
+        _only(t, {"name", "stream", "endpoint"}, key)
+        stream = _str(t, "stream", key, required=True)
+        endpoint = _str(t, "endpoint", key, required=True)
+        if not _ENDPOINT.match(endpoint):
+            raise ConfigError(
+                f"{endpoint!r} is not a ZeroMQ endpoint (tcp://host:port, ipc://path, inproc://name)",
+                key=f"{key}.endpoint",
+            )
+        inputs.append(InputConfig(name=_str(t, "name", key) or stream, stream=stream, endpoint=endpoint))
+
+    known: dict[str, str] = {}
+    for i, inp in enumerate(inputs):
+        _unique(inp.name, known, f"inputs[{i}].name")
+
+    nodes: list[NodeConfig] = []
+    for i, item in enumerate(_list(raw, "nodes", required=True)):
+        key = f"nodes[{i}]"
+        t = _table(item, key)
+        _only(t, {"name", "module", "input", "budget_ms", "on_overrun", "params"}, key)
+        module = _str(t, "module", key, required=True)
+        node_name = _str(t, "name", key) or module
+        default_input = nodes[-1].name if nodes else inputs[0].name
+        src = _str(t, "input", key) or default_input
+        if src not in known:
+            raise ConfigError(
+                f"{src!r} is not an input or an earlier node; known: {', '.join(known)}",
+                key=f"{key}.input",
+            )
+        _unique(node_name, known, f"{key}.name")
+        try:
+            plugin = registry.load("module", module)
+        except PluginError as exc:
+            raise ConfigError(str(exc), key=f"{key}.module") from exc
+        params = dict(_table(t.get("params", {}), f"{key}.params"))
+        config_cls = plugin.Config
+        field_names = {f.name for f in dataclasses.fields(config_cls)}
+        if "budget_ms" in t:
+            budget = t["budget_ms"]
+            if isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0:
+                raise ConfigError(f"must be a positive number of ms, got {budget!r}", key=f"{key}.budget_ms")
+            if "budget_ms" in field_names:
+                params["budget_ms"] = float(budget)
+        _resolve_paths(config_cls, params, base_dir)
+        try:
+            config = build_config(config_cls, params)
+        except ConfigError as exc:
+            raise exc.within(key=f"{key}.params") from exc.__cause__
+        budget_ms = float(t.get("budget_ms", getattr(config, "budget_ms", 1.0)))
+        policy = t.get("on_overrun", "warn")
+        if policy not in ("warn", "disable"):
+            raise ConfigError(f"must be 'warn' or 'disable', got {policy!r}", key=f"{key}.on_overrun")
+        nodes.append(
+            NodeConfig(
+                name=node_name, module=module, input=src, plugin=plugin, config=config,
+                budget_ms=budget_ms, on_overrun=policy,
+            )
+        )
+
+    node_names = {n.name for n in nodes}
+    outputs: list[OutputConfig] = []
+    for i, item in enumerate(_list(raw, "outputs", required=False)):
+        key = f"outputs[{i}]"
+        t = _table(item, key)
+        _only(t, {"node", "zmq", "lsl"}, key)
+        node = _str(t, "node", key) or nodes[-1].name
+        if node not in node_names:
+            raise ConfigError(f"{node!r} is not a node; nodes: {', '.join(node_names)}", key=f"{key}.node")
+        zmq_ep = _str(t, "zmq", key) or None
+        if zmq_ep is not None and not _ENDPOINT.match(zmq_ep):
+            raise ConfigError(f"{zmq_ep!r} is not a ZeroMQ endpoint", key=f"{key}.zmq")
+        lsl_name = _str(t, "lsl", key) or None
+        if zmq_ep is None and lsl_name is None:
+            raise ConfigError("an output needs zmq, lsl or both", key=key)
+        outputs.append(OutputConfig(node=node, zmq=zmq_ep, lsl=lsl_name))
+    return PipelineConfig(
+        name=name, inputs=tuple(inputs), nodes=tuple(nodes), outputs=tuple(outputs), source=source
+    )
+
+
+def _resolve_paths(config_cls: type[Any], params: dict[str, Any], base_dir: Path | None) -> None:
+    for f in dataclasses.fields(config_cls):
+        value = params.get(f.name)
+        if f.metadata.get("path") and isinstance(value, str) and value:
+            p = Path(value).expanduser()
+            if not p.is_absolute():
+                p = (base_dir or Path.cwd()) / p
+            params[f.name] = str(p)
+
+
+def _only(table: Mapping[str, Any], allowed: set[str], key: str) -> None:
+    for k in table:
+        if k not in allowed:
+            where = f"{key}.{k}" if key else k
+            raise ConfigError(f"unknown key; expected one of: {', '.join(sorted(allowed))}", key=where)
+
+
+def _table(value: Any, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"must be a table, got {type(value).__name__}", key=key)
+    return value
+
+
+def _list(raw: Mapping[str, Any], name: str, *, required: bool) -> list[Any]:
+    value = raw.get(name, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"must be an array of tables ([[{name}]])", key=name)
+    if required and not value:
+        raise ConfigError(f"at least one [[{name}]] is required", key=name)
+    return value
+
+
+def _str(table: Mapping[str, Any], name: str, key: str, *, required: bool = False) -> str:
+    value = table.get(name, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"must be a string, got {value!r}", key=f"{key}.{name}")
+    if required and not value:
+        raise ConfigError("required key is missing", key=f"{key}.{name}")
+    if value and name == "name" and not _NAME.match(value):
+        raise ConfigError(f"{value!r}: use letters, digits, '_' and '-'", key=f"{key}.{name}")
+    return value
+
+
+def _unique(name: str, known: dict[str, str], key: str) -> None:
+    if name in known:
+        raise ConfigError(f"{name!r} is already used by {known[name]}", key=key)
+    known[name] = key

@@ -1,0 +1,78 @@
+"""The two plugin contracts: :class:`Device` (a source of samples) and :class:`Module` (a step).
+
+Plugins do not inherit from anything: any class with these methods and a ``Config`` dataclass
+is a plugin. Register it under the entry-point group ``bci_bridge.devices`` or
+``bci_bridge.modules`` and it is found by name, exactly like the built-ins. Plugin authors can
+check their class with :mod:`bci_bridge.testing`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from bci_bridge.stream import Chunk, StreamInfo
+
+__all__ = ["Device", "MarkerSource", "Module"]
+
+
+@runtime_checkable
+class Device(Protocol):
+    """A source of samples: an amplifier driver, a simulator, a file replay.
+
+    Lifecycle: ``__init__(config)`` does no I/O; ``open()`` acquires the hardware or file;
+    ``read(timeout)`` returns the samples that are ready (or ``None`` after ``timeout``
+    seconds); ``close()`` releases everything and is safe to call twice.
+    """
+
+    Config: ClassVar[type[Any]]
+
+    def info(self) -> StreamInfo:
+        """Describe the stream this device produces (valid before ``open``)."""
+        ...
+
+    def open(self) -> None:
+        """Acquire the device and start acquisition."""
+        ...
+
+    def read(self, timeout: float) -> Chunk | None:
+        """Return the next samples, waiting at most ``timeout`` seconds; ``None`` if none."""
+        ...
+
+    def close(self) -> None:
+        """Stop and release; idempotent."""
+        ...
+
+
+@runtime_checkable
+class MarkerSource(Protocol):
+    """A device that also emits event markers (trial cues, stimulus codes)."""
+
+    def marker_info(self) -> StreamInfo:
+        """Describe the marker stream (irregular, one string channel)."""
+        ...
+
+    def read_markers(self) -> list[tuple[str, float]]:
+        """Return the markers due since the last call, as ``(label, lsl_timestamp)`` pairs."""
+        ...
+
+
+@runtime_checkable
+class Module(Protocol):
+    """One step of a pipeline: a filter, a feature extractor, a decoder.
+
+    ``prepare(info)`` runs once before any data flows: it checks the input stream, allocates
+    and warms up, raises :class:`~bci_bridge.errors.ConfigError` on a mismatch, and returns
+    the :class:`StreamInfo` of what ``step`` will emit. ``step(chunk)`` is the hot path: no
+    I/O, no logging, no allocation that can be avoided; it returns a chunk or ``None`` when it
+    has nothing to emit yet.
+    """
+
+    Config: ClassVar[type[Any]]
+
+    def prepare(self, info: StreamInfo) -> StreamInfo:
+        """Check the input, allocate, warm up; return the output stream's info."""
+        ...
+
+    def step(self, chunk: Chunk) -> Chunk | None:
+        """Process one chunk; return the output chunk or ``None``."""
+        ...

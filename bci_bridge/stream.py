@@ -1,0 +1,162 @@
+"""Stream metadata and the chunk of samples that flows through every part.
+
+A :class:`StreamInfo` describes a stream once; a :class:`Chunk` carries its samples. Both are
+plain, immutable-by-convention containers: the hot path passes chunks around without copying.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bci_bridge.errors import ConfigError
+
+__all__ = ["DTYPES", "Chunk", "StreamInfo"]
+
+#: Sample formats a stream may carry, by name (as LSL and numpy spell them).
+DTYPES: dict[str, np.dtype[Any]] = {
+    "float32": np.dtype("<f4"),
+    "float64": np.dtype("<f8"),
+    "int32": np.dtype("<i4"),
+    "int16": np.dtype("<i2"),
+    "int8": np.dtype("i1"),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamInfo:
+    """What a stream carries.
+
+    Parameters
+    ----------
+    name : str
+        Stream name, unique among the streams a user works with (LSL name, ZeroMQ topic).
+    type : str
+        Content type, as LSL uses it (``EEG``, ``Markers``, ``Decoder``...).
+    channel_names : tuple of str
+        One name per channel; its length is the channel count.
+    sfreq : float
+        Nominal sample rate in Hz; 0 for an irregular stream.
+    dtype : str
+        Sample format, a key of :data:`DTYPES`.
+    source_id : str
+        A stable identifier of the source, so that a restarted source is recognised.
+    channel_types : tuple of str
+        One type per channel (``eeg``, ``misc``...); defaults to the stream type lower-cased.
+    channel_units : tuple of str
+        One unit per channel (``microvolts``...); defaults to empty strings.
+    """
+
+    name: str
+    type: str = "EEG"
+    channel_names: tuple[str, ...]
+    sfreq: float
+    dtype: str = "float32"
+    source_id: str = ""
+    channel_types: tuple[str, ...] = field(default=())
+    channel_units: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("must not be empty", key="name")
+        if not self.channel_names:
+            raise ConfigError("a stream needs at least one channel", key="channel_names")
+        if self.sfreq < 0 or not np.isfinite(self.sfreq):
+            raise ConfigError(f"must be >= 0 Hz (0 = irregular), got {self.sfreq}", key="sfreq")
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"{self.dtype!r} is not one of {sorted(DTYPES)}", key="dtype")
+        n = len(self.channel_names)
+        if not self.channel_types:
+            object.__setattr__(self, "channel_types", (self.type.lower(),) * n)
+        if not self.channel_units:
+            object.__setattr__(self, "channel_units", ("",) * n)
+        for key in ("channel_types", "channel_units"):
+            if len(getattr(self, key)) != n:
+                raise ConfigError(f"needs {n} entries, one per channel", key=key)
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels."""
+        return len(self.channel_names)
+
+    @property
+    def np_dtype(self) -> np.dtype[Any]:
+        """The numpy dtype of the samples (little-endian)."""
+        return DTYPES[self.dtype]
+
+    def renamed(self, **changes: Any) -> StreamInfo:
+        """Return a copy with some fields changed (a module's output info, say)."""
+        if "channel_names" in changes:
+            changes.setdefault("channel_types", ())
+            changes.setdefault("channel_units", ())
+        return replace(self, **changes)
+
+    def to_json(self) -> bytes:
+        """Serialise to UTF-8 JSON, as sent on ``info.<stream>`` topics."""
+        return json.dumps(
+            {
+                "name": self.name,
+                "type": self.type,
+                "channel_names": list(self.channel_names),
+                "channel_types": list(self.channel_types),
+                "channel_units": list(self.channel_units),
+                "sfreq": self.sfreq,
+                "dtype": self.dtype,
+                "source_id": self.source_id,
+            }
+        ).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> StreamInfo:
+        """Parse what :meth:`to_json` wrote.
+
+        Raises
+        ------
+        ConfigError
+            If the JSON is not a valid stream description.
+        """
+        try:
+            obj = json.loads(raw)
+            return cls(
+                name=str(obj["name"]),
+                type=str(obj["type"]),
+                channel_names=tuple(map(str, obj["channel_names"])),
+                channel_types=tuple(map(str, obj.get("channel_types", ()))),
+                channel_units=tuple(map(str, obj.get("channel_units", ()))),
+                sfreq=float(obj["sfreq"]),
+                dtype=str(obj["dtype"]),
+                source_id=str(obj.get("source_id", "")),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"not a valid stream description: {exc!r}") from exc
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A block of consecutive samples of one stream.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_samples, n_channels)
+        C-contiguous samples, in the stream's dtype and units.
+    timestamps : ndarray of float64, shape (n_samples,)
+        LSL clock time of each sample, in seconds. For a module's output, the timestamp of the
+        newest input sample that produced it.
+    seq : int
+        Sequence number of the frame this chunk came from (or was derived from).
+    """
+
+    data: npt.NDArray[Any]
+    timestamps: npt.NDArray[np.float64]
+    seq: int = 0
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples (rows)."""
+        return int(self.data.shape[0])

@@ -1,0 +1,229 @@
+"""The versioned ZeroMQ wire format: ``[topic, header, data, timestamps]``, no pickle, no copies.
+
+Header (40 bytes, little-endian)::
+
+    offset  size  field
+    0       4     magic          b"BCIB"
+    4       1     version        WIRE_VERSION
+    5       1     kind           Kind (DATA, INFO, EOS, JSON)
+    6       1     dtype          DTYPE_CODES code of the data buffer, 0 when not samples
+    7       1     reserved       0
+    8       4     n_samples      rows in the data buffer
+    12      4     n_channels     columns in the data buffer
+    16      8     seq            frame sequence number, per topic, from 0
+    24      8     sample_index   index in the stream of the first sample of this frame
+    32      8     sent_time      sender's LSL clock when the frame left, seconds
+
+``data`` is the raw C-ordered ``(n_samples, n_channels)`` buffer; ``timestamps`` the raw
+float64 LSL timestamps, one per sample. ``INFO`` frames carry a :class:`StreamInfo` as JSON in
+the data slot; ``JSON`` frames (events, metrics) carry a JSON object; ``EOS`` ends a stream and
+its ``sample_index`` is the total number of samples the sender sent, so a receiver can count
+what it lost at the very end.
+
+:func:`decode` checks every field against the buffers it came with, and
+:func:`check_against` checks a data frame against its stream's info: a frame that fails either
+raises :class:`~bci_bridge.errors.WireError`, which receivers count and drop.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bci_bridge.errors import WireError
+from bci_bridge.stream import DTYPES, StreamInfo
+
+__all__ = [
+    "DTYPE_CODES",
+    "HEADER",
+    "MAGIC",
+    "WIRE_VERSION",
+    "Frame",
+    "Kind",
+    "check_against",
+    "decode",
+    "encode_data",
+    "encode_eos",
+    "encode_info",
+    "encode_json",
+]
+
+MAGIC = b"BCIB"
+WIRE_VERSION = 1
+HEADER = struct.Struct("<4sBBBBIIQQd")
+MAX_SAMPLES = 1 << 24
+MAX_CHANNELS = 1 << 16
+
+
+class Kind(enum.IntEnum):
+    """What a frame carries."""
+
+    DATA = 1
+    INFO = 2
+    EOS = 3
+    JSON = 4
+
+
+#: Wire code of each sample dtype (0 = no samples).
+DTYPE_CODES: dict[str, int] = {"float32": 1, "float64": 2, "int32": 3, "int16": 4, "int8": 5}
+_CODE_DTYPES: dict[int, np.dtype[Any]] = {c: DTYPES[n] for n, c in DTYPE_CODES.items()}
+_CODE_NAMES: dict[int, str] = {c: n for n, c in DTYPE_CODES.items()}
+_EMPTY = b""
+
+
+@dataclass(slots=True)
+class Frame:
+    """A decoded frame. ``data`` and ``timestamps`` are views on the received buffers."""
+
+    topic: bytes
+    kind: Kind
+    seq: int
+    sample_index: int
+    sent_time: float
+    dtype: str
+    data: npt.NDArray[Any]
+    timestamps: npt.NDArray[np.float64]
+    payload: bytes
+
+
+def _header(
+    kind: Kind, dtype_code: int, n_samples: int, n_channels: int, seq: int, index: int, t: float
+) -> bytes:
+    return HEADER.pack(MAGIC, WIRE_VERSION, kind, dtype_code, 0, n_samples, n_channels, seq, index, t)
+
+
+def encode_data(
+    topic: bytes,
+    data: npt.NDArray[Any],
+    timestamps: npt.NDArray[np.float64],
+    seq: int,
+    sample_index: int,
+    sent_time: float,
+) -> list[Any]:
+    """Encode samples as the four parts of a ``DATA`` message, without copying the arrays.
+
+    Parameters
+    ----------
+    topic : bytes
+        ``data.<stream>`` or ``out.<pipeline>.<node>``.
+    data : ndarray, shape (n_samples, n_channels)
+        C-contiguous samples in one of :data:`DTYPE_CODES`' dtypes.
+    timestamps : ndarray of float64, shape (n_samples,)
+        LSL timestamps, seconds.
+    seq : int
+        Frame sequence number on this topic.
+    sample_index : int
+        Index in the stream of ``data[0]``.
+    sent_time : float
+        Sender's LSL clock now, seconds.
+
+    Returns
+    -------
+    list
+        Parts for ``socket.send_multipart(parts, copy=False)``; the arrays are referenced, not
+        copied, so the caller must not modify them afterwards.
+    """
+    code = DTYPE_CODES.get(data.dtype.name)
+    if code is None or data.ndim != 2:
+        raise WireError(f"cannot send a {data.ndim}-d {data.dtype} array; need 2-d {sorted(DTYPE_CODES)}")
+    n, c = data.shape
+    if timestamps.shape != (n,) or timestamps.dtype != np.float64:
+        raise WireError(f"timestamps must be float64 of shape ({n},), got {timestamps.dtype} {timestamps.shape}")
+    if not data.flags.c_contiguous:
+        data = np.ascontiguousarray(data)
+    return [topic, _header(Kind.DATA, code, n, c, seq, sample_index, sent_time), data, timestamps]
+
+
+def encode_info(topic: bytes, info: StreamInfo, sent_time: float) -> list[bytes]:
+    """Encode a stream description for ``info.<stream>``."""
+    return [topic, _header(Kind.INFO, 0, 0, 0, 0, 0, sent_time), info.to_json(), _EMPTY]
+
+
+def encode_eos(topic: bytes, seq: int, total_samples: int, sent_time: float) -> list[bytes]:
+    """Encode the end of a stream: ``total_samples`` is how many the sender sent in all."""
+    return [topic, _header(Kind.EOS, 0, 0, 0, seq, total_samples, sent_time), _EMPTY, _EMPTY]
+
+
+def encode_json(topic: bytes, payload: bytes, seq: int, sent_time: float) -> list[bytes]:
+    """Encode a JSON object (events, metrics); ``payload`` must be UTF-8 JSON bytes."""
+    return [topic, _header(Kind.JSON, 0, 0, 0, seq, 0, sent_time), payload, _EMPTY]
+
+
+_NO_DATA: npt.NDArray[Any] = np.empty((0, 0), np.float32)
+_NO_TS: npt.NDArray[np.float64] = np.empty(0, np.float64)
+
+
+def decode(parts: Sequence[Any]) -> Frame:
+    """Decode and check a received message.
+
+    Parameters
+    ----------
+    parts : sequence of bytes, memoryview or zmq.Frame
+        What ``socket.recv_multipart(copy=False)`` returned.
+
+    Returns
+    -------
+    Frame
+        With ``data`` and ``timestamps`` as zero-copy views on the received buffers.
+
+    Raises
+    ------
+    WireError
+        If the message has the wrong number of parts, a bad magic, version, kind or dtype,
+        or buffers whose sizes disagree with the header.
+    """
+    if len(parts) != 4:
+        raise WireError(f"expected 4 parts [topic, header, data, timestamps], got {len(parts)}")
+    topic, header, data, stamps = (getattr(p, "buffer", p) for p in parts)
+    if len(header) != HEADER.size:
+        raise WireError(f"header is {len(header)} bytes, expected {HEADER.size}")
+    magic, version, kind, code, _, n, c, seq, index, sent = HEADER.unpack(header)
+    if magic != MAGIC:
+        raise WireError(f"bad magic {bytes(magic)!r}")
+    if version != WIRE_VERSION:
+        raise WireError(f"wire version {version}, this receiver speaks {WIRE_VERSION}")
+    try:
+        k = Kind(kind)
+    except ValueError:
+        raise WireError(f"unknown frame kind {kind}") from None
+    topic_b = bytes(topic)
+    if k is not Kind.DATA:
+        if code != 0 or n != 0 or len(stamps) != 0:
+            raise WireError(f"{k.name} frame must carry no samples")
+        return Frame(topic_b, k, seq, index, sent, "", _NO_DATA, _NO_TS, bytes(data))
+    dtype = _CODE_DTYPES.get(code)
+    if dtype is None:
+        raise WireError(f"unknown dtype code {code}")
+    if n == 0 or c == 0 or n > MAX_SAMPLES or c > MAX_CHANNELS:
+        raise WireError(f"implausible shape ({n}, {c})")
+    if len(data) != n * c * dtype.itemsize:
+        raise WireError(f"data is {len(data)} bytes, header says {n}x{c} {dtype.name}")
+    if len(stamps) != 8 * n:
+        raise WireError(f"timestamps are {len(stamps)} bytes, header says {n} samples")
+    arr = np.frombuffer(data, dtype=dtype).reshape(n, c)
+    ts = np.frombuffer(stamps, dtype=np.float64)
+    return Frame(topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY)
+
+
+def check_against(frame: Frame, info: StreamInfo) -> None:
+    """Check that a ``DATA`` frame fits its stream's info.
+
+    Raises
+    ------
+    WireError
+        If the dtype or channel count differ from ``info``, or a timestamp is not finite.
+    """
+    if frame.dtype != info.dtype:
+        raise WireError(f"dtype {frame.dtype}, stream {info.name!r} is {info.dtype}")
+    if frame.data.shape[1] != info.n_channels:
+        raise WireError(
+            f"{frame.data.shape[1]} channels, stream {info.name!r} has {info.n_channels}"
+        )
+    if not np.isfinite(frame.timestamps).all():
+        raise WireError("non-finite timestamp")

@@ -1,0 +1,72 @@
+"""A fixed-bucket latency histogram: constant memory, O(1) insert, percentiles on demand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Histogram"]
+
+_PER_DECADE = 40  # about 6 % resolution
+_LOW_NS = 100.0  # 0.1 us: the first bucket's upper edge
+_DECADES = 9  # up to 100 s
+
+
+class Histogram:
+    """Log-spaced histogram of durations in nanoseconds.
+
+    Buckets are ``_PER_DECADE`` per decade from 0.1 us to 100 s; the exact maximum and the sum
+    are kept beside them. Reported percentiles are bucket upper edges (clipped to the maximum),
+    so they are at most one bucket (about 6 %) above the truth.
+    """
+
+    __slots__ = ("count", "counts", "max_ns", "sum_ns")
+
+    def __init__(self) -> None:
+        self.counts: npt.NDArray[np.int64] = np.zeros(_PER_DECADE * _DECADES + 2, np.int64)
+        self.count = 0
+        self.max_ns = 0.0
+        self.sum_ns = 0.0
+
+    def add(self, ns: float) -> None:
+        """Record one duration, in nanoseconds."""
+        if ns <= _LOW_NS:
+            i = 0
+        else:
+            i = min(int(math.log10(ns / _LOW_NS) * _PER_DECADE) + 1, len(self.counts) - 1)
+        self.counts[i] += 1
+        self.count += 1
+        self.sum_ns += ns
+        if ns > self.max_ns:
+            self.max_ns = ns
+
+    def merge(self, other: Histogram) -> None:
+        """Add another histogram's counts to this one."""
+        self.counts += other.counts
+        self.count += other.count
+        self.sum_ns += other.sum_ns
+        self.max_ns = max(self.max_ns, other.max_ns)
+
+    def percentile(self, q: float) -> float:
+        """Return the ``q``-th percentile (0-100) in nanoseconds; NaN when empty."""
+        if self.count == 0:
+            return math.nan
+        rank = max(1, math.ceil(q / 100.0 * self.count))
+        i = int(np.searchsorted(np.cumsum(self.counts), rank))
+        edge = _LOW_NS * 10 ** (i / _PER_DECADE)
+        return min(edge, self.max_ns)
+
+    def summary_ms(self) -> dict[str, float | int]:
+        """Return ``count``, ``mean``, ``p50``, ``p99``, ``p999`` and ``max`` in milliseconds."""
+        if self.count == 0:
+            return {"count": 0}
+        return {
+            "count": self.count,
+            "mean": round(self.sum_ns / self.count / 1e6, 4),
+            "p50": round(self.percentile(50) / 1e6, 4),
+            "p99": round(self.percentile(99) / 1e6, 4),
+            "p999": round(self.percentile(99.9) / 1e6, 4),
+            "max": round(self.max_ns / 1e6, 4),
+        }

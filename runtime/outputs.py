@@ -1,0 +1,143 @@
+"""Output side of the runtime: node results out over ZeroMQ (XPUB) and LSL.
+
+A ZeroMQ output publishes ``out.<pipeline>.<node>`` frames in the same wire format as the
+bridge, and greets each new subscriber with ``info.out.<pipeline>.<node>``. An LSL output is
+an outlet carrying the node's output with the timestamps of the inputs behind it, so any LSL
+app or LabRecorder can use (and time) the decoder's results.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pylsl
+import zmq
+
+from bci_bridge.lsl import local_clock, to_lsl
+from bci_bridge.stream import Chunk, StreamInfo
+from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_json
+from runtime.histogram import Histogram
+
+__all__ = ["LslOutput", "Publisher", "ZmqOutput"]
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    """One bound XPUB socket, shared by the outputs (and metrics) that name its endpoint.
+
+    Parameters
+    ----------
+    ctx : zmq.Context
+        The context to make the socket in.
+    endpoint : str
+        Where to bind.
+    """
+
+    def __init__(self, ctx: zmq.Context[Any], endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.socket = ctx.socket(zmq.XPUB)
+        self.socket.setsockopt(zmq.SNDHWM, 100_000)
+        self.socket.setsockopt(zmq.XPUB_VERBOSE, 1)
+        self.socket.setsockopt(zmq.LINGER, 1000)
+        self.socket.bind(endpoint)
+        self.subscribers = 0
+        self.greeters: list[ZmqOutput] = []
+        self._json_seq = 0
+
+    def poll_subscriptions(self) -> None:
+        """Count (un)subscriptions; greet new subscribers with the outputs' infos."""
+        greet = False
+        while True:
+            try:
+                msg = self.socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if not msg:
+                continue
+            if msg[0] == 1:
+                self.subscribers += 1
+                greet = True
+            elif self.subscribers > 0:
+                self.subscribers -= 1
+        if greet:
+            for out in self.greeters:
+                out.send_info()
+
+    def send_json(self, topic: bytes, payload: bytes) -> None:
+        """Publish a JSON object (metrics, events)."""
+        self.socket.send_multipart(encode_json(topic, payload, self._json_seq, local_clock()))
+        self._json_seq += 1
+
+    def close(self) -> None:
+        """Close the socket (lingering up to 1 s to deliver what is queued)."""
+        self.socket.close()
+
+
+class ZmqOutput:
+    """Publish a node's output chunks on ``out.<pipeline>.<node>``.
+
+    Calling the instance with a chunk sends it (hot path) and records its age.
+    """
+
+    __slots__ = ("_clock", "_info_topic", "_send", "age_ns", "index", "info", "publisher", "seq", "topic")
+
+    def __init__(self, publisher: Publisher, topic: str, info: StreamInfo) -> None:
+        self.publisher = publisher
+        self.topic = topic.encode()
+        self._info_topic = b"info." + self.topic
+        self.info = info.renamed(name=topic)
+        self._send = publisher.socket.send_multipart
+        self._clock = local_clock
+        self.seq = 0
+        self.index = 0
+        self.age_ns = Histogram()
+        publisher.greeters.append(self)
+
+    def __call__(self, chunk: Chunk) -> None:
+        """Send ``chunk`` (its arrays are referenced, not copied)."""
+        now = self._clock()
+        ts = chunk.timestamps
+        self._send(encode_data(self.topic, chunk.data, ts, self.seq, self.index, now), copy=False)
+        self.seq += 1
+        self.index += chunk.n_samples
+        self.age_ns.add((now - float(ts[-1])) * 1e9)
+
+    def send_info(self) -> None:
+        """Publish this output's stream info."""
+        self._send(encode_info(self._info_topic, self.info, self._clock()))
+
+    def send_eos(self) -> None:
+        """Publish the end of this output stream, with the number of samples sent."""
+        self._send(encode_eos(self.topic, self.seq, self.index, self._clock()))
+
+
+class LslOutput:
+    """Push a node's output chunks to an LSL outlet, each sample with its input's timestamp."""
+
+    __slots__ = ("_dtype", "index", "outlet")
+
+    def __init__(self, name: str, info: StreamInfo, source_id: str) -> None:
+        lsl_info = info.renamed(name=name, source_id=source_id)
+        self.outlet = pylsl.StreamOutlet(to_lsl(lsl_info), chunk_size=0, max_buffered=360)
+        self._dtype = lsl_info.np_dtype
+        self.index = 0
+
+    def __call__(self, chunk: Chunk) -> None:
+        """Push ``chunk``; several rows go out one by one to keep each row's timestamp."""
+        data = chunk.data
+        if data.dtype != self._dtype:
+            data = data.astype(self._dtype)
+        ts = chunk.timestamps
+        if chunk.n_samples == 1:
+            self.outlet.push_chunk(data, float(ts[0]))
+        else:
+            for row, stamp in zip(data, ts.tolist()):
+                self.outlet.push_chunk(np.ascontiguousarray(row[None, :]), stamp)
+        self.index += chunk.n_samples
+
+    def close(self) -> None:
+        """Destroy the outlet."""
+        del self.outlet

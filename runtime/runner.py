@@ -1,0 +1,336 @@
+"""The runtime: receive frames, run the module graph, publish results, report metrics.
+
+One thread, one SUB socket connected to every input endpoint, a blocking receive with a short
+timeout, and per frame: decode (zero-copy), check, account, run the nodes that read that
+stream. Housekeeping (subscriptions, metrics, the once-a-second report) runs between frames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+
+from bci_bridge.config import PipelineConfig
+from bci_bridge.errors import ConfigError, WireError
+from bci_bridge.lsl import local_clock
+from bci_bridge.stream import Chunk, StreamInfo
+from bci_bridge.wire import Kind, check_against, decode
+from runtime.inputs import InputState
+from runtime.node import Node
+from runtime.outputs import LslOutput, Publisher, ZmqOutput
+
+__all__ = ["Runtime", "RuntimeOptions"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuntimeOptions:
+    """How the runtime runs (as opposed to what: that is the pipeline config).
+
+    Parameters
+    ----------
+    exit_on_eos : bool
+        Stop once every input has ended (``EOS``), after forwarding ``EOS`` on the outputs.
+    wait_subscribers : int
+        Subscribe to the inputs only once this many subscribers joined the ZeroMQ outputs.
+    info_timeout_s : float
+        How long to wait for every input's ``info.<stream>``.
+    duration_s : float
+        Stop after this long processing data (0 = until stopped).
+    metrics_every_s : float
+        Publish ``metrics.<pipeline>`` and call the report hook this often.
+    """
+
+    exit_on_eos: bool = False
+    wait_subscribers: int = 0
+    info_timeout_s: float = 30.0
+    duration_s: float = 0.0
+    metrics_every_s: float = 1.0
+
+
+@dataclass(slots=True)
+class _Route:
+    state: InputState
+    nodes: list[Node] = field(default_factory=list)
+
+
+class Runtime:
+    """Run a validated pipeline.
+
+    Parameters
+    ----------
+    pipeline : PipelineConfig
+        What to run.
+    options : RuntimeOptions
+        How to run it.
+    context : zmq.Context, optional
+        Share a context (for ``inproc://`` endpoints).
+    """
+
+    def __init__(
+        self,
+        pipeline: PipelineConfig,
+        options: RuntimeOptions | None = None,
+        context: zmq.Context[Any] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.options = options or RuntimeOptions()
+        self._ctx = context or zmq.Context.instance()
+        self.inputs = {i.name: InputState(config=i) for i in pipeline.inputs}
+        self.nodes = {n.name: Node(n) for n in pipeline.nodes}
+        self._routes: dict[bytes, _Route] = {}
+        self._info_topics: dict[bytes, InputState] = {}
+        self.publishers: dict[str, Publisher] = {}
+        self.zmq_outputs: dict[str, list[ZmqOutput]] = {}
+        self.lsl_outputs: list[LslOutput] = []
+        self.frames_foreign = 0
+        self.started_at = 0.0
+
+    # -- set-up ----------------------------------------------------------------------------------
+
+    def _wire_graph(self) -> None:
+        for state in self.inputs.values():
+            route = _Route(state)
+            self._routes[f"data.{state.config.stream}".encode()] = route
+            self._info_topics[f"info.{state.config.stream}".encode()] = state
+        for node in self.nodes.values():
+            src = node.config.input
+            if src in self.inputs:
+                self._routes[f"data.{self.inputs[src].config.stream}".encode()].nodes.append(node)
+            else:
+                self.nodes[src].children.append(node)
+
+    def _prepare(self) -> None:
+        infos: dict[str, StreamInfo] = {n: s.info for n, s in self.inputs.items() if s.info}
+        for node in self.nodes.values():
+            try:
+                infos[node.name] = node.prepare(infos[node.config.input])
+            except ConfigError as exc:
+                raise exc.within(key=f"node {node.name!r}", file=self.pipeline.source) from exc
+            except Exception as exc:
+                raise ConfigError(
+                    f"prepare() failed: {type(exc).__name__}: {exc}",
+                    key=f"node {node.name!r}", file=self.pipeline.source,
+                ) from exc
+            log.info(
+                "node %s (%s): %d ch at %g Hz -> %d ch at %g Hz, budget %.3g ms",
+                node.name, node.config.module, infos[node.config.input].n_channels,
+                infos[node.config.input].sfreq, infos[node.name].n_channels,
+                infos[node.name].sfreq, node.config.budget_ms,
+            )
+        for out in self.pipeline.outputs:
+            node = self.nodes[out.node]
+            info = infos[out.node]
+            stream = f"{self.pipeline.name}.{out.node}"
+            if out.zmq:
+                pub = self.publishers.get(out.zmq)
+                if pub is None:
+                    pub = self.publishers[out.zmq] = Publisher(self._ctx, out.zmq)
+                zout = ZmqOutput(pub, f"out.{stream}", info)
+                self.zmq_outputs.setdefault(out.node, []).append(zout)
+                node.sinks.append(zout)
+            if out.lsl:
+                lout = LslOutput(out.lsl, info, source_id=f"bci-bridge:{stream}")
+                self.lsl_outputs.append(lout)
+                node.sinks.append(lout)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Run until stopped (or every input ended, with ``exit_on_eos``); return the summary.
+
+        Raises
+        ------
+        ConfigError
+            If a module refuses its input at ``prepare`` (before any data is processed), or an
+            input's info does not arrive in time.
+        """
+        opts = self.options
+        self._wire_graph()
+        sub = self._ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.RCVHWM, 100_000)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVTIMEO, 50)
+        try:
+            # Outputs are bound first so that a client can be connected before data flows.
+            for out in self.pipeline.outputs:
+                if out.zmq and out.zmq not in self.publishers:
+                    self.publishers[out.zmq] = Publisher(self._ctx, out.zmq)
+            self._wait_output_subscribers(stop)
+            for state in self.inputs.values():
+                sub.connect(state.config.endpoint)
+                sub.setsockopt(zmq.SUBSCRIBE, f"info.{state.config.stream}".encode())
+                sub.setsockopt(zmq.SUBSCRIBE, f"data.{state.config.stream}".encode())
+            if not self._wait_infos(sub, stop):
+                return self.summary()
+            self._prepare()
+            self._send_infos()
+            self._loop(sub, stop, report)
+            return self.summary()
+        finally:
+            sub.close()
+            for pub in self.publishers.values():
+                pub.close()
+            for lout in self.lsl_outputs:
+                lout.close()
+            self.lsl_outputs.clear()
+
+    def _send_infos(self) -> None:
+        for outs in self.zmq_outputs.values():
+            for zout in outs:
+                zout.send_info()
+
+    def _wait_output_subscribers(self, stop: threading.Event) -> None:
+        need = self.options.wait_subscribers
+        if not need or not self.publishers:
+            return
+        log.info("waiting for %d subscriber(s) on the outputs", need)
+        while not stop.is_set():
+            for pub in self.publishers.values():
+                pub.poll_subscriptions()
+            if sum(p.subscribers for p in self.publishers.values()) >= need:
+                return
+            time.sleep(0.01)
+
+    def _wait_infos(self, sub: zmq.Socket[Any], stop: threading.Event) -> bool:
+        deadline = time.monotonic() + self.options.info_timeout_s
+        pending = {s.config.stream for s in self.inputs.values()}
+        log.info("waiting for stream info of %s", ", ".join(sorted(pending)))
+        while pending and not stop.is_set():
+            if time.monotonic() > deadline:
+                where = ", ".join(f"{s.config.stream} at {s.config.endpoint}" for s in self.inputs.values() if s.info is None)
+                raise ConfigError(
+                    f"no stream info within {self.options.info_timeout_s:g} s from {where} "
+                    "(is `bci-bridge bridge` running there?)",
+                    file=self.pipeline.source,
+                )
+            try:
+                parts = sub.recv_multipart(copy=False)
+            except zmq.Again:
+                continue
+            self._handle(parts)
+            pending = {s.config.stream for s in self.inputs.values() if s.info is None}
+        return not pending
+
+    def _loop(self, sub: zmq.Socket[Any], stop: threading.Event, report: Callable[[dict[str, Any]], None] | None) -> None:
+        opts = self.options
+        recv = sub.recv_multipart
+        handle = self._handle
+        self.started_at = time.monotonic()
+        end = self.started_at + opts.duration_s if opts.duration_s > 0 else float("inf")
+        next_tick = self.started_at + opts.metrics_every_s
+        next_info = self.started_at + 2.0
+        states = list(self.inputs.values())
+        metrics_topic = f"metrics.{self.pipeline.name}".encode()
+        while not stop.is_set():
+            try:
+                handle(recv(copy=False))
+            except zmq.Again:
+                pass
+            now = time.monotonic()
+            if now >= next_tick:
+                next_tick = now + opts.metrics_every_s
+                for pub in self.publishers.values():
+                    pub.poll_subscriptions()
+                if now >= next_info:
+                    next_info = now + 2.0
+                    self._send_infos()
+                summary = self.summary()
+                payload = json.dumps(summary).encode()
+                for pub in self.publishers.values():
+                    pub.send_json(metrics_topic, payload)
+                if report is not None:
+                    report(summary)
+            if now >= end:
+                break
+            if opts.exit_on_eos and all(s.ended for s in states):
+                log.info("every input ended; stopping")
+                break
+        # Drain what already arrived, so nothing received is lost at a clean stop.
+        while True:
+            try:
+                handle(sub.recv_multipart(copy=False, flags=zmq.NOBLOCK))
+            except zmq.Again:
+                break
+        for outs in self.zmq_outputs.values():
+            for zout in outs:
+                zout.send_eos()
+
+    def _handle(self, parts: list[Any]) -> None:
+        topic = bytes(parts[0].buffer) if parts else b""
+        route = self._routes.get(topic)
+        if route is None:
+            state = self._info_topics.get(topic)
+            if state is not None:
+                self._handle_info(state, parts)
+            else:
+                self.frames_foreign += 1
+            return
+        state = route.state
+        try:
+            frame = decode(parts)
+            if frame.kind is Kind.EOS:
+                state.end(frame.sample_index)
+                return
+            if frame.kind is not Kind.DATA:
+                raise WireError(f"{frame.kind.name} frame on a data topic")
+            if state.info is None:
+                state.frames_before_info += 1
+                return
+            check_against(frame, state.info)
+        except WireError as exc:
+            state.malformed(str(exc))
+            return
+        if not state.accept(frame.sample_index, frame.data.shape[0]):
+            return
+        chunk = Chunk(frame.data, frame.timestamps, frame.seq)
+        for node in route.nodes:
+            node.push(chunk)
+
+    def _handle_info(self, state: InputState, parts: list[Any]) -> None:
+        try:
+            frame = decode(parts)
+            if frame.kind is not Kind.INFO:
+                raise WireError(f"{frame.kind.name} frame on an info topic")
+            info = StreamInfo.from_json(frame.payload)
+        except (WireError, ConfigError) as exc:
+            state.malformed(f"info: {exc}")
+            return
+        if state.info is None:
+            state.info = info
+            log.info("input %s: %d ch at %g Hz (%s)", info.name, info.n_channels, info.sfreq, info.dtype)
+        elif (info.n_channels, info.sfreq, info.dtype) != (state.info.n_channels, state.info.sfreq, state.info.dtype):
+            state.malformed(f"info changed mid-run to {info.n_channels} ch at {info.sfreq} Hz; frames will be refused")
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Return inputs, nodes and outputs counters as a JSON-ready dict."""
+        inputs = [s.summary() for s in self.inputs.values()]
+        outputs = []
+        for node, outs in self.zmq_outputs.items():
+            for zout in outs:
+                outputs.append({
+                    "node": node, "topic": zout.topic.decode(), "endpoint": zout.publisher.endpoint,
+                    "sent": zout.index, "age_ms": zout.age_ns.summary_ms(),
+                })
+        return {
+            "pipeline": self.pipeline.name,
+            "time": local_clock(),
+            "uptime_s": round(time.monotonic() - self.started_at, 3) if self.started_at else 0.0,
+            "samples_received": sum(s.samples_received for s in self.inputs.values()),
+            "samples_lost": sum(s.samples_lost for s in self.inputs.values()),
+            "frames_malformed": sum(s.frames_malformed for s in self.inputs.values()),
+            "frames_foreign": self.frames_foreign,
+            "inputs": inputs,
+            "nodes": {name: node.summary() for name, node in self.nodes.items()},
+            "outputs": outputs,
+        }
