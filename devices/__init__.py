@@ -1,0 +1,1 @@
+"""Device plugins: the synthetic array (more drivers register through entry points)."""
