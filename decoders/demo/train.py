@@ -18,7 +18,6 @@ import sys
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,14 +81,14 @@ def make_features(
     data, stamps, labels = device.generate(int(minutes * 60 * sfreq))
     device.close()
     pipeline = load_pipeline(PIPELINE)
-    window = int(round(pipeline.nodes[-2].config.window_s * sfreq))
+    window = round(pipeline.nodes[-2].config.window_s * sfreq)
     feats, out_stamps, _ = run_chain(pipeline.nodes[:-1], info, data, stamps, chunk_size=10)
     newest = np.searchsorted(stamps, out_stamps)  # sample index behind each output row
     oldest = newest - window + 1
     clean = labels[newest] == labels[np.maximum(oldest, 0)]
     clean &= oldest >= 0
     # Samples within one trial share a label; also require the oldest sample in the same trial.
-    trial_len = int(round(device._config.trial_s * sfreq))
+    trial_len = round(device._config.trial_s * sfreq)
     clean &= (newest // trial_len) == (oldest // trial_len)
     return feats[clean].astype(np.float32), labels[newest[clean]], device._config.classes
 
@@ -191,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = train(args.out, minutes=args.minutes, seed=args.seed)
     print(
-        f"wrote {args.out}: classes {', '.join(result.classes)}; cv accuracy {result.cv_accuracy:.3f} "
-        f"({result.n_train} windows), test accuracy {result.test_accuracy:.3f} ({result.n_test} windows, "
+        f"wrote {args.out}: classes {', '.join(result.classes)}; "
+        f"cv accuracy {result.cv_accuracy:.3f} ({result.n_train} windows), "
+        f"test accuracy {result.test_accuracy:.3f} ({result.n_test} windows, "
         f"another session), parity {result.parity_max_abs_diff:.2g}",
         file=sys.stderr,
     )

@@ -1,0 +1,1 @@
+"""Module plugins: filters, features, the generic ONNX decoder, and decoder training."""
