@@ -12,6 +12,7 @@ sends ``EOS`` with the total sample count, so receivers can count any loss up to
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,12 @@ class BridgeConfig:
         Re-send ``info.<stream>`` this often, seconds.
     sndhwm : int
         ZeroMQ send high-water mark, messages per subscriber.
+    drain_s : float
+        At stop, keep pulling what the source already sent for at most this long, seconds.
+    clocksync : {"auto", "on", "off"}
+        Correct timestamps to this machine's LSL clock with liblsl's clock synchronisation.
+        ``auto``: only for a source on another host (on one host the clocks are the same, and
+        the estimated offset would only add noise).
     """
 
     name: str = ""
@@ -60,6 +67,8 @@ class BridgeConfig:
     max_chunk: int = 4096
     info_period_s: float = 2.0
     sndhwm: int = 100_000
+    clocksync: str = "auto"
+    drain_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.name and not self.type:
@@ -68,6 +77,8 @@ class BridgeConfig:
             raise ConfigError("must be >= 1", key="max_chunk")
         if self.wait_subscribers < 0:
             raise ConfigError("must be >= 0", key="wait_subscribers")
+        if self.clocksync not in ("auto", "on", "off"):
+            raise ConfigError(f"must be auto, on or off, got {self.clocksync!r}", key="clocksync")
 
 
 @dataclass(slots=True)
@@ -91,7 +102,9 @@ class Bridge:
         Share a context (for ``inproc://`` endpoints); default: the global instance.
     """
 
-    def __init__(self, config: BridgeConfig, context: zmq.Context[zmq.Socket[bytes]] | None = None) -> None:
+    def __init__(
+        self, config: BridgeConfig, context: zmq.Context[zmq.Socket[bytes]] | None = None
+    ) -> None:
         self.config = config
         self._ctx = context or zmq.Context.instance()
         self.stats = BridgeStats()
@@ -121,9 +134,14 @@ class Bridge:
             found = self._resolve(stop)
             if found is None:
                 return self.stats
+            remote = found.hostname() != socket.gethostname()
+            sync = cfg.clocksync == "on" or (cfg.clocksync == "auto" and remote)
             inlet = pylsl.StreamInlet(
-                found, max_buflen=360, max_chunklen=0, recover=True,
-                processing_flags=pylsl.proc_clocksync,
+                found,
+                max_buflen=360,
+                max_chunklen=0,
+                recover=True,
+                processing_flags=pylsl.proc_clocksync if sync else 0,
             )
             info = from_lsl(inlet.info(timeout=5.0))
             self.info = info
@@ -132,7 +150,11 @@ class Bridge:
             info_topic = f"info.{info.name}".encode()
             log.info(
                 "bridging LSL %r (%d ch, %g Hz, %s) to %s",
-                info.name, info.n_channels, info.sfreq, info.dtype, cfg.endpoint,
+                info.name,
+                info.n_channels,
+                info.sfreq,
+                info.dtype,
+                cfg.endpoint,
             )
             subs = _Subscriptions(pub, data_topic, info_topic, info)
             if cfg.wait_subscribers:
@@ -184,11 +206,16 @@ class Bridge:
         next_info = next_housekeeping + cfg.info_period_s
         next_report = next_housekeeping + report_every_s
         draining = False
+        drain_until = 0.0
         while True:
             if stop.is_set() and not draining:
+                # Take what the source already sent, then stop even if it keeps sending.
                 draining = True
+                drain_until = time.monotonic() + cfg.drain_s
             data, ts = pull(
-                timeout=0.2 if draining else 0.05, max_samples=cfg.max_chunk, min_samples=1,
+                timeout=0.2 if draining else 0.05,
+                max_samples=cfg.max_chunk,
+                min_samples=1,
                 as_numpy=True,
             )
             n = len(ts)
@@ -198,7 +225,7 @@ class Bridge:
                 index += n
                 stats.frames = seq
                 stats.samples = index
-            elif draining:
+            if draining and (not n or time.monotonic() > drain_until):
                 break
             now = time.monotonic()
             if now >= next_housekeeping:
@@ -220,7 +247,9 @@ class _Subscriptions:
 
     __slots__ = ("_info", "_info_topic", "_pub", "_topic", "count")
 
-    def __init__(self, pub: zmq.Socket[bytes], topic: bytes, info_topic: bytes, info: StreamInfo) -> None:
+    def __init__(
+        self, pub: zmq.Socket[bytes], topic: bytes, info_topic: bytes, info: StreamInfo
+    ) -> None:
         self._pub = pub
         self._topic = topic
         self._info_topic = info_topic

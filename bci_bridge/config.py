@@ -30,6 +30,7 @@ Each node's ``params`` becomes its module's ``Config`` (see :mod:`bci_bridge.par
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -121,6 +122,8 @@ def load_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> PipelineCo
         raise ConfigError("pipeline file not found", file=str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=str(p)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the pipeline file: {exc}", file=str(p)) from exc
     try:
         apply_overrides(raw, overrides)
         return parse_pipeline(raw, base_dir=p.resolve().parent, source=str(p))
@@ -201,7 +204,12 @@ def parse_pipeline(
                 f"{endpoint!r} is not a ZeroMQ endpoint (tcp://host:port, ipc://path, inproc://name)",
                 key=f"{key}.endpoint",
             )
-        inputs.append(InputConfig(name=_str(t, "name", key) or stream, stream=stream, endpoint=endpoint))
+        input_name = _str(t, "name", key) or stream
+        if not _NAME.match(input_name):
+            raise ConfigError(
+                f"{input_name!r}: use letters, digits, '_' and '-' (or set name)", key=f"{key}.name"
+            )
+        inputs.append(InputConfig(name=input_name, stream=stream, endpoint=endpoint))
 
     known: dict[str, str] = {}
     for i, inp in enumerate(inputs):
@@ -231,8 +239,14 @@ def parse_pipeline(
         field_names = {f.name for f in dataclasses.fields(config_cls)}
         if "budget_ms" in t:
             budget = t["budget_ms"]
-            if isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0:
-                raise ConfigError(f"must be a positive number of ms, got {budget!r}", key=f"{key}.budget_ms")
+            if (
+                isinstance(budget, bool)
+                or not isinstance(budget, int | float)
+                or not 0 < budget < math.inf
+            ):
+                raise ConfigError(
+                    f"must be a positive number of ms, got {budget!r}", key=f"{key}.budget_ms"
+                )
             if "budget_ms" in field_names:
                 params["budget_ms"] = float(budget)
         _resolve_paths(config_cls, params, base_dir)
@@ -243,11 +257,18 @@ def parse_pipeline(
         budget_ms = float(t.get("budget_ms", getattr(config, "budget_ms", 1.0)))
         policy = t.get("on_overrun", "warn")
         if policy not in ("warn", "disable"):
-            raise ConfigError(f"must be 'warn' or 'disable', got {policy!r}", key=f"{key}.on_overrun")
+            raise ConfigError(
+                f"must be 'warn' or 'disable', got {policy!r}", key=f"{key}.on_overrun"
+            )
         nodes.append(
             NodeConfig(
-                name=node_name, module=module, input=src, plugin=plugin, config=config,
-                budget_ms=budget_ms, on_overrun=policy,
+                name=node_name,
+                module=module,
+                input=src,
+                plugin=plugin,
+                config=config,
+                budget_ms=budget_ms,
+                on_overrun=policy,
             )
         )
 
@@ -259,7 +280,9 @@ def parse_pipeline(
         _only(t, {"node", "zmq", "lsl"}, key)
         node = _str(t, "node", key) or nodes[-1].name
         if node not in node_names:
-            raise ConfigError(f"{node!r} is not a node; nodes: {', '.join(node_names)}", key=f"{key}.node")
+            raise ConfigError(
+                f"{node!r} is not a node; nodes: {', '.join(node_names)}", key=f"{key}.node"
+            )
         zmq_ep = _str(t, "zmq", key) or None
         if zmq_ep is not None and not _ENDPOINT.match(zmq_ep):
             raise ConfigError(f"{zmq_ep!r} is not a ZeroMQ endpoint", key=f"{key}.zmq")
@@ -286,7 +309,9 @@ def _only(table: Mapping[str, Any], allowed: set[str], key: str) -> None:
     for k in table:
         if k not in allowed:
             where = f"{key}.{k}" if key else k
-            raise ConfigError(f"unknown key; expected one of: {', '.join(sorted(allowed))}", key=where)
+            raise ConfigError(
+                f"unknown key; expected one of: {', '.join(sorted(allowed))}", key=where
+            )
 
 
 def _table(value: Any, key: str) -> Mapping[str, Any]:

@@ -59,6 +59,8 @@ def host_device(
         wait). Nothing is counted as sent before a consumer could have received it.
     report : callable, optional
         Called with the running totals about every ``report_every_s`` seconds.
+    report_every_s : float
+        Seconds between two calls of ``report``.
 
     Returns
     -------
@@ -76,7 +78,9 @@ def host_device(
     stats = HostStats()
     try:
         if wait_consumer_s > 0:
-            log.info("waiting up to %.0f s for a consumer of LSL stream %r", wait_consumer_s, info.name)
+            log.info(
+                "waiting up to %.0f s for a consumer of LSL stream %r", wait_consumer_s, info.name
+            )
             deadline = time.monotonic() + wait_consumer_s
             while not stop.is_set() and time.monotonic() < deadline:
                 if outlet.wait_for_consumers(0.1):
@@ -120,5 +124,3 @@ def host_device(
         return stats
     finally:
         del outlet, marker_outlet
-
-

@@ -64,6 +64,7 @@ class ConfigError(BciBridgeError, ValueError):
         file : str, optional
             The file, if not already set.
         """
+        joined: str | None
         if key and self.key:
             joined = f"{key}.{self.key}" if not self.key.startswith("[") else key + self.key
         else:

@@ -76,7 +76,8 @@ def to_lsl(info: StreamInfo, *, string_format: bool = False) -> pylsl.StreamInfo
         info.name, info.type, info.n_channels, info.sfreq, fmt, info.source_id or info.name
     )
     channels = out.desc().append_child("channels")
-    for name, kind, unit in zip(info.channel_names, info.channel_types, info.channel_units):
+    metadata = zip(info.channel_names, info.channel_types, info.channel_units, strict=True)
+    for name, kind, unit in metadata:
         ch = channels.append_child("channel")
         ch.append_child_value("label", name)
         ch.append_child_value("type", kind)
@@ -122,7 +123,9 @@ def from_lsl(lsl_info: pylsl.StreamInfo) -> StreamInfo:
     )
 
 
-def resolve(*, name: str | None = None, type: str | None = None, timeout: float = 10.0) -> pylsl.StreamInfo:
+def resolve(
+    *, name: str | None = None, type: str | None = None, timeout: float = 10.0
+) -> pylsl.StreamInfo:
     """Find one LSL stream by name and/or type, waiting at most ``timeout`` seconds.
 
     Raises

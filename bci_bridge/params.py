@@ -86,7 +86,10 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         return value
     if hint is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise ConfigError(f"{value} is too large for a float", key=key) from None
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -99,14 +102,15 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
                 return tuple(_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
             if len(args) == len(value):
                 return tuple(
-                    _coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args))
+                    _coerce(v, a, f"{key}[{i}]")
+                    for i, (v, a) in enumerate(zip(value, args, strict=True))
                 )
             raise ConfigError(f"expected {len(args)} values, got {len(value)}", key=key)
     elif origin is list:
         if isinstance(value, list | tuple):
             return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
     elif origin is typing.Literal:
-        if value in args:
+        if any(value == a and type(value) is type(a) for a in args):
             return value
         raise ConfigError(f"must be one of {', '.join(map(repr, args))}, got {value!r}", key=key)
     elif origin is dict or hint is dict:

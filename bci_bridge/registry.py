@@ -58,8 +58,10 @@ def load(kind: Kind, name: str) -> type[Any]:
         module_name, _, attr = name.partition(":")
         try:
             obj = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise PluginError(f"cannot import {kind} {name!r}: {exc}") from exc
+        except Exception as exc:
+            raise PluginError(
+                f"cannot import {kind} {name!r}: {type(exc).__name__}: {exc}"
+            ) from exc
     else:
         matches = [ep for ep in entry_points(group=group) if ep.name == name]
         if not matches:
@@ -71,7 +73,9 @@ def load(kind: Kind, name: str) -> type[Any]:
         try:
             obj = matches[0].load()
         except Exception as exc:
-            raise PluginError(f"{kind} {name!r} ({matches[0].value}) failed to import: {exc}") from exc
+            raise PluginError(
+                f"{kind} {name!r} ({matches[0].value}) failed to import: {exc}"
+            ) from exc
     missing = [m for m in _REQUIRED[kind] if not hasattr(obj, m)]
     if missing:
         raise PluginError(f"{kind} {name!r} lacks {', '.join(missing)} of the {kind} contract")

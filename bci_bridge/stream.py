@@ -121,17 +121,23 @@ class StreamInfo:
         """
         try:
             obj = json.loads(raw)
+            if not isinstance(obj, dict):
+                raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+            lists = {k: obj.get(k, []) for k in ("channel_names", "channel_types", "channel_units")}
+            for key, value in lists.items():
+                if not isinstance(value, list):
+                    raise TypeError(f"{key} must be a list, got {type(value).__name__}")
             return cls(
                 name=str(obj["name"]),
                 type=str(obj["type"]),
-                channel_names=tuple(map(str, obj["channel_names"])),
-                channel_types=tuple(map(str, obj.get("channel_types", ()))),
-                channel_units=tuple(map(str, obj.get("channel_units", ()))),
+                channel_names=tuple(map(str, lists["channel_names"])),
+                channel_types=tuple(map(str, lists["channel_types"])),
+                channel_units=tuple(map(str, lists["channel_units"])),
                 sfreq=float(obj["sfreq"]),
                 dtype=str(obj["dtype"]),
                 source_id=str(obj.get("source_id", "")),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             if isinstance(exc, ConfigError):
                 raise
             raise ConfigError(f"not a valid stream description: {exc!r}") from exc

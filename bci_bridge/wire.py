@@ -75,6 +75,7 @@ DTYPE_CODES: dict[str, int] = {"float32": 1, "float64": 2, "int32": 3, "int16": 
 _CODE_DTYPES: dict[int, np.dtype[Any]] = {c: DTYPES[n] for n, c in DTYPE_CODES.items()}
 _CODE_NAMES: dict[int, str] = {c: n for n, c in DTYPE_CODES.items()}
 _EMPTY = b""
+_F8 = np.dtype("<f8")
 
 
 @dataclass(slots=True)
@@ -95,7 +96,9 @@ class Frame:
 def _header(
     kind: Kind, dtype_code: int, n_samples: int, n_channels: int, seq: int, index: int, t: float
 ) -> bytes:
-    return HEADER.pack(MAGIC, WIRE_VERSION, kind, dtype_code, 0, n_samples, n_channels, seq, index, t)
+    return HEADER.pack(
+        MAGIC, WIRE_VERSION, kind, dtype_code, 0, n_samples, n_channels, seq, index, t
+    )
 
 
 def encode_data(
@@ -131,12 +134,23 @@ def encode_data(
     """
     code = DTYPE_CODES.get(data.dtype.name)
     if code is None or data.ndim != 2:
-        raise WireError(f"cannot send a {data.ndim}-d {data.dtype} array; need 2-d {sorted(DTYPE_CODES)}")
+        raise WireError(
+            f"cannot send a {data.ndim}-d {data.dtype} array; need 2-d {sorted(DTYPE_CODES)}"
+        )
     n, c = data.shape
-    if timestamps.shape != (n,) or timestamps.dtype != np.float64:
-        raise WireError(f"timestamps must be float64 of shape ({n},), got {timestamps.dtype} {timestamps.shape}")
-    if not data.flags.c_contiguous:
-        data = np.ascontiguousarray(data)
+    if n == 0 or c == 0:
+        raise WireError(f"cannot send an empty ({n}, {c}) array")
+    if timestamps.shape != (n,) or timestamps.dtype.kind != "f" or timestamps.dtype.itemsize != 8:
+        raise WireError(
+            f"timestamps must be float64 of shape ({n},), got {timestamps.dtype} {timestamps.shape}"
+        )
+    want = _CODE_DTYPES[code]
+    if data.dtype != want or not data.flags.c_contiguous:
+        data = np.ascontiguousarray(
+            data, dtype=want
+        )  # little-endian, C order: what the header says
+    if timestamps.dtype != _F8 or not timestamps.flags.c_contiguous:
+        timestamps = np.ascontiguousarray(timestamps, dtype=_F8)
     return [topic, _header(Kind.DATA, code, n, c, seq, sample_index, sent_time), data, timestamps]
 
 
@@ -180,7 +194,7 @@ def decode(parts: Sequence[Any]) -> Frame:
     """
     if len(parts) != 4:
         raise WireError(f"expected 4 parts [topic, header, data, timestamps], got {len(parts)}")
-    topic, header, data, stamps = (getattr(p, "buffer", p) for p in parts)
+    topic, header, data, stamps = (memoryview(getattr(p, "buffer", p)).cast("B") for p in parts)
     if len(header) != HEADER.size:
         raise WireError(f"header is {len(header)} bytes, expected {HEADER.size}")
     magic, version, kind, code, _, n, c, seq, index, sent = HEADER.unpack(header)
@@ -194,7 +208,7 @@ def decode(parts: Sequence[Any]) -> Frame:
         raise WireError(f"unknown frame kind {kind}") from None
     topic_b = bytes(topic)
     if k is not Kind.DATA:
-        if code != 0 or n != 0 or len(stamps) != 0:
+        if code != 0 or n != 0 or c != 0 or len(stamps) != 0:
             raise WireError(f"{k.name} frame must carry no samples")
         return Frame(topic_b, k, seq, index, sent, "", _NO_DATA, _NO_TS, bytes(data))
     dtype = _CODE_DTYPES.get(code)
@@ -207,7 +221,7 @@ def decode(parts: Sequence[Any]) -> Frame:
     if len(stamps) != 8 * n:
         raise WireError(f"timestamps are {len(stamps)} bytes, header says {n} samples")
     arr = np.frombuffer(data, dtype=dtype).reshape(n, c)
-    ts = np.frombuffer(stamps, dtype=np.float64)
+    ts = np.frombuffer(stamps, dtype=_F8)
     return Frame(topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY)
 
 

@@ -53,8 +53,10 @@ class Histogram:
         """Return the ``q``-th percentile (0-100) in nanoseconds; NaN when empty."""
         if self.count == 0:
             return math.nan
-        rank = max(1, math.ceil(q / 100.0 * self.count))
+        rank = max(1, math.ceil(round(q * self.count / 100.0, 9)))
         i = int(np.searchsorted(np.cumsum(self.counts), rank))
+        if i >= len(self.counts) - 1:  # the open-ended last bucket
+            return self.max_ns
         edge = _LOW_NS * 10 ** (i / _PER_DECADE)
         return min(edge, self.max_ns)
 

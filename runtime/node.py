@@ -112,7 +112,9 @@ class Node:
             self.disabled = True
             log.error(
                 "node %r took %.3f ms, over its %.3f ms budget; disabled (on_overrun = 'disable')",
-                self.name, dt_ns / 1e6, self.config.budget_ms,
+                self.name,
+                dt_ns / 1e6,
+                self.config.budget_ms,
             )
 
     def summary(self) -> dict[str, object]:

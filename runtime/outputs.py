@@ -82,7 +82,17 @@ class ZmqOutput:
     Calling the instance with a chunk sends it (hot path) and records its age.
     """
 
-    __slots__ = ("_clock", "_info_topic", "_send", "age_ns", "index", "info", "publisher", "seq", "topic")
+    __slots__ = (
+        "_clock",
+        "_info_topic",
+        "_send",
+        "age_ns",
+        "index",
+        "info",
+        "publisher",
+        "seq",
+        "topic",
+    )
 
     def __init__(self, publisher: Publisher, topic: str, info: StreamInfo) -> None:
         self.publisher = publisher
@@ -134,7 +144,7 @@ class LslOutput:
         if chunk.n_samples == 1:
             self.outlet.push_chunk(data, float(ts[0]))
         else:
-            for row, stamp in zip(data, ts.tolist()):
+            for row, stamp in zip(data, ts.tolist(), strict=False):
                 self.outlet.push_chunk(np.ascontiguousarray(row[None, :]), stamp)
         self.index += chunk.n_samples
 

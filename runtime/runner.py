@@ -7,6 +7,7 @@ stream. Housekeeping (subscriptions, metrics, the once-a-second report) runs bet
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -118,13 +119,18 @@ class Runtime:
             except Exception as exc:
                 raise ConfigError(
                     f"prepare() failed: {type(exc).__name__}: {exc}",
-                    key=f"node {node.name!r}", file=self.pipeline.source,
+                    key=f"node {node.name!r}",
+                    file=self.pipeline.source,
                 ) from exc
             log.info(
                 "node %s (%s): %d ch at %g Hz -> %d ch at %g Hz, budget %.3g ms",
-                node.name, node.config.module, infos[node.config.input].n_channels,
-                infos[node.config.input].sfreq, infos[node.name].n_channels,
-                infos[node.name].sfreq, node.config.budget_ms,
+                node.name,
+                node.config.module,
+                infos[node.config.input].n_channels,
+                infos[node.config.input].sfreq,
+                infos[node.name].n_channels,
+                infos[node.name].sfreq,
+                node.config.budget_ms,
             )
         for out in self.pipeline.outputs:
             node = self.nodes[out.node]
@@ -144,7 +150,9 @@ class Runtime:
 
     # -- running ---------------------------------------------------------------------------------
 
-    def run(self, stop: threading.Event, *, report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    def run(
+        self, stop: threading.Event, *, report: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
         """Run until stopped (or every input ended, with ``exit_on_eos``); return the summary.
 
         Raises
@@ -153,7 +161,6 @@ class Runtime:
             If a module refuses its input at ``prepare`` (before any data is processed), or an
             input's info does not arrive in time.
         """
-        opts = self.options
         self._wire_graph()
         sub = self._ctx.socket(zmq.SUB)
         sub.setsockopt(zmq.RCVHWM, 100_000)
@@ -206,7 +213,11 @@ class Runtime:
         log.info("waiting for stream info of %s", ", ".join(sorted(pending)))
         while pending and not stop.is_set():
             if time.monotonic() > deadline:
-                where = ", ".join(f"{s.config.stream} at {s.config.endpoint}" for s in self.inputs.values() if s.info is None)
+                where = ", ".join(
+                    f"{s.config.stream} at {s.config.endpoint}"
+                    for s in self.inputs.values()
+                    if s.info is None
+                )
                 raise ConfigError(
                     f"no stream info within {self.options.info_timeout_s:g} s from {where} "
                     "(is `bci-bridge bridge` running there?)",
@@ -220,7 +231,12 @@ class Runtime:
             pending = {s.config.stream for s in self.inputs.values() if s.info is None}
         return not pending
 
-    def _loop(self, sub: zmq.Socket[Any], stop: threading.Event, report: Callable[[dict[str, Any]], None] | None) -> None:
+    def _loop(
+        self,
+        sub: zmq.Socket[Any],
+        stop: threading.Event,
+        report: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
         opts = self.options
         recv = sub.recv_multipart
         handle = self._handle
@@ -231,10 +247,8 @@ class Runtime:
         states = list(self.inputs.values())
         metrics_topic = f"metrics.{self.pipeline.name}".encode()
         while not stop.is_set():
-            try:
+            with contextlib.suppress(zmq.Again):
                 handle(recv(copy=False))
-            except zmq.Again:
-                pass
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + opts.metrics_every_s
@@ -306,22 +320,35 @@ class Runtime:
             return
         if state.info is None:
             state.info = info
-            log.info("input %s: %d ch at %g Hz (%s)", info.name, info.n_channels, info.sfreq, info.dtype)
-        elif (info.n_channels, info.sfreq, info.dtype) != (state.info.n_channels, state.info.sfreq, state.info.dtype):
-            state.malformed(f"info changed mid-run to {info.n_channels} ch at {info.sfreq} Hz; frames will be refused")
+            log.info(
+                "input %s: %d ch at %g Hz (%s)", info.name, info.n_channels, info.sfreq, info.dtype
+            )
+        elif (info.n_channels, info.sfreq, info.dtype) != (
+            state.info.n_channels,
+            state.info.sfreq,
+            state.info.dtype,
+        ):
+            state.malformed(
+                f"info changed mid-run to {info.n_channels} ch at {info.sfreq} Hz; "
+                "frames will be refused"
+            )
 
     # -- reporting -------------------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
         """Return inputs, nodes and outputs counters as a JSON-ready dict."""
         inputs = [s.summary() for s in self.inputs.values()]
-        outputs = []
-        for node, outs in self.zmq_outputs.items():
-            for zout in outs:
-                outputs.append({
-                    "node": node, "topic": zout.topic.decode(), "endpoint": zout.publisher.endpoint,
-                    "sent": zout.index, "age_ms": zout.age_ns.summary_ms(),
-                })
+        outputs = [
+            {
+                "node": node,
+                "topic": zout.topic.decode(),
+                "endpoint": zout.publisher.endpoint,
+                "sent": zout.index,
+                "age_ms": zout.age_ns.summary_ms(),
+            }
+            for node, outs in self.zmq_outputs.items()
+            for zout in outs
+        ]
         return {
             "pipeline": self.pipeline.name,
             "time": local_clock(),

@@ -25,13 +25,27 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--name", default="", help="LSL stream name to look for")
     p.add_argument("--type", default="", help="LSL stream type to look for (e.g. EEG)")
-    p.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="ZeroMQ endpoint to bind (default: %(default)s)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to look for the stream (default: %(default)s)")
     p.add_argument(
-        "--wait-subscribers", type=int, default=0, metavar="N",
+        "--endpoint",
+        default="tcp://127.0.0.1:5555",
+        help="ZeroMQ endpoint to bind (default: %(default)s)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to look for the stream (default: %(default)s)",
+    )
+    p.add_argument(
+        "--wait-subscribers",
+        type=int,
+        default=0,
+        metavar="N",
         help="open the LSL inlet only once N subscribers are connected (default: don't wait)",
     )
-    p.add_argument("--max-chunk", type=int, default=4096, help="most samples per frame (default: %(default)s)")
+    p.add_argument(
+        "--max-chunk", type=int, default=4096, help="most samples per frame (default: %(default)s)"
+    )
     p.add_argument("--summary", metavar="PATH", help="write totals as JSON at exit")
     p.set_defaults(func=run)
 
@@ -39,14 +53,24 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Bridge until Ctrl-C (then drain and send end-of-stream)."""
     config = BridgeConfig(
-        name=args.name, type=args.type, endpoint=args.endpoint, resolve_timeout_s=args.timeout,
-        wait_subscribers=args.wait_subscribers, max_chunk=args.max_chunk,
+        name=args.name,
+        type=args.type,
+        endpoint=args.endpoint,
+        resolve_timeout_s=args.timeout,
+        wait_subscribers=args.wait_subscribers,
+        max_chunk=args.max_chunk,
     )
     stop = stop_on_signals()
     bridge = Bridge(config)
 
     def report(stats: BridgeStats) -> None:
-        log.info("%s: %d samples in %d frames, %d subscriber(s)", stats.stream, stats.samples, stats.frames, stats.subscribers)
+        log.info(
+            "%s: %d samples in %d frames, %d subscriber(s)",
+            stats.stream,
+            stats.samples,
+            stats.frames,
+            stats.subscribers,
+        )
 
     stats = bridge.run(stop, report=report)
     print(f"bridged {stats.samples} samples in {stats.frames} frames", file=sys.stderr)

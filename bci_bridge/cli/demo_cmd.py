@@ -39,10 +39,21 @@ def add_parser(sub: Any) -> None:
         "runtime (band-pass, band power, ONNX classifier) as separate processes, show live what "
         "is decoded and how old each output is, then print a summary.",
     )
-    p.add_argument("--duration", type=float, default=10.0, help="seconds of streaming (default: %(default)s)")
-    p.add_argument("--channels", type=int, default=8, help="channels of the synthetic array (>= 2; default: %(default)s)")
-    p.add_argument("--rate", type=float, default=250.0, help="sample rate in Hz (default: %(default)s)")
-    p.add_argument("--chunk", type=int, default=1, help="samples per LSL push (default: %(default)s)")
+    p.add_argument(
+        "--duration", type=float, default=10.0, help="seconds of streaming (default: %(default)s)"
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        default=8,
+        help="channels of the synthetic array (>= 2; default: %(default)s)",
+    )
+    p.add_argument(
+        "--rate", type=float, default=250.0, help="sample rate in Hz (default: %(default)s)"
+    )
+    p.add_argument(
+        "--chunk", type=int, default=1, help="samples per LSL push (default: %(default)s)"
+    )
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no live lines, only the summary")
     p.set_defaults(func=run)
@@ -82,7 +93,9 @@ class _Client:
 def run(args: argparse.Namespace) -> int:
     """Run the demo; return 0 when every sample is accounted for and outputs came back."""
     if args.channels < 2:
-        raise BciBridgeError("--channels: the demo decodes C3 against C4, so it needs >= 2 channels")
+        raise BciBridgeError(
+            "--channels: the demo decodes C3 against C4, so it needs >= 2 channels"
+        )
     if args.duration <= 0 or args.rate <= 0 or args.chunk < 1:
         raise BciBridgeError("--duration and --rate must be > 0, --chunk >= 1")
     # The demo is local by nature: keep LSL on this machine whatever the environment says.
@@ -101,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Path(str(files("decoders") / "demo" / "pipeline.toml"))
     topic = b"out.demo.classifier"
 
-    ctx = zmq.Context.instance()
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.RCVTIMEO, 100)
@@ -113,28 +126,68 @@ def run(args: argparse.Namespace) -> int:
     py = [sys.executable, "-m", "bci_bridge", "-v"]
     commands = {
         "runtime": [
-            *py, "run", str(pipeline), "--set", f"inputs[0].endpoint={in_ep}",
-            "--set", f"inputs[0].stream={stream}", "--set", f"outputs[0].zmq={out_ep}",
-            "--set", f"outputs[0].lsl={stream}-decoded", "--exit-on-eos", "--wait-subscribers", "1",
-            "--summary", str(tmp / "runtime.json"),
+            *py,
+            "run",
+            str(pipeline),
+            "--set",
+            f"inputs[0].endpoint={in_ep}",
+            "--set",
+            f"inputs[0].stream={stream}",
+            "--set",
+            f"outputs[0].zmq={out_ep}",
+            "--set",
+            f"outputs[0].lsl={stream}-decoded",
+            "--exit-on-eos",
+            "--wait-subscribers",
+            "1",
+            "--summary",
+            str(tmp / "runtime.json"),
         ],
         "bridge": [
-            *py, "bridge", "--name", stream, "--endpoint", in_ep, "--wait-subscribers", "1",
-            "--summary", str(tmp / "bridge.json"),
+            *py,
+            "bridge",
+            "--name",
+            stream,
+            "--endpoint",
+            in_ep,
+            "--wait-subscribers",
+            "1",
+            "--summary",
+            str(tmp / "bridge.json"),
         ],
         "device": [
-            *py, "stream", "synthetic", "--channels", str(args.channels), "--rate", f"{args.rate:g}",
-            "--chunk", str(args.chunk), "--name", stream, "--duration", f"{args.duration:g}",
-            "--wait-consumer", "30", "--summary", str(tmp / "device.json"),
+            *py,
+            "stream",
+            "synthetic",
+            "--channels",
+            str(args.channels),
+            "--rate",
+            f"{args.rate:g}",
+            "--chunk",
+            str(args.chunk),
+            "--name",
+            stream,
+            "--duration",
+            f"{args.duration:g}",
+            "--wait-consumer",
+            "30",
+            "--summary",
+            str(tmp / "device.json"),
         ],
     }
     children: list[_Child] = []
     client = _Client()
     marker_inlet: Any = None
-    say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
+    markers_done = False
+
+    def say(line: str) -> None:
+        if not args.quiet:
+            print(line, flush=True)
+
     say(
         f"bci-bridge demo: synthetic {args.channels} ch at {args.rate:g} Hz -> LSL -> bridge -> "
-        f"ZeroMQ -> runtime (band-pass, band power, ONNX) -> ZeroMQ -> here, for {args.duration:g} s"
+        "ZeroMQ -> runtime (band-pass, band power, ONNX) -> ZeroMQ -> here, "
+        f"for {args.duration:g} s"
     )
     say(f"  logs and summaries in {tmp}")
     failed: str | None = None
@@ -143,7 +196,9 @@ def run(args: argparse.Namespace) -> int:
         for name, cmd in commands.items():
             log = tmp / f"{name}.log"
             with log.open("wb") as fh:
-                proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                proc = subprocess.Popen(
+                    cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
             children.append(_Child(name, proc, log))
         by_name = {c.name: c for c in children}
         t_start = time.monotonic()
@@ -171,14 +226,20 @@ def run(args: argparse.Namespace) -> int:
                     client.decoded.extend(np.argmax(frame.data, axis=1).tolist())
                     client.stamps.extend(frame.timestamps.tolist())
                     first_output = first_output or time.monotonic()
-            if marker_inlet is None and by_name["device"].proc.poll() is None:
+            if marker_inlet is None and not markers_done and by_name["device"].proc.poll() is None:
                 found = pylsl.resolve_byprop("name", f"{stream}-Markers", 1, 0.0)
                 if found:
                     marker_inlet = pylsl.StreamInlet(found[0], max_buflen=60)
                     marker_inlet.open_stream(1.0)
             if marker_inlet is not None:
                 labels, stamps = marker_inlet.pull_chunk(timeout=0.0)
-                client.markers.extend((t, row[0]) for t, row in zip(stamps, labels))
+                client.markers.extend((t, row[0]) for t, row in zip(stamps, labels, strict=True))
+                # Let go of the marker stream just before the array stops, so that liblsl
+                # does not report the outlet's end as a broken connection.
+                if client.markers and now_lsl > client.markers[0][0] + args.duration - 0.25:
+                    marker_inlet.close_stream()
+                    marker_inlet = None
+                    markers_done = True
             now = time.monotonic()
             if now >= next_line:
                 next_line = now + 1.0
@@ -205,9 +266,15 @@ def run(args: argparse.Namespace) -> int:
             try:
                 child.proc.wait(timeout=max(0.1, end - time.monotonic()))
             except subprocess.TimeoutExpired:
-                failed = failed or f"{child.name} did not exit after the end of the stream:\n{child.tail()}"
+                failed = (
+                    failed
+                    or f"{child.name} did not exit after the end of the stream:\n{child.tail()}"
+                )
             if child.proc.returncode not in (None, 0):
-                failed = failed or f"{child.name} exited with code {child.proc.returncode}:\n{child.tail()}"
+                failed = (
+                    failed
+                    or f"{child.name} exited with code {child.proc.returncode}:\n{child.tail()}"
+                )
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -240,7 +307,8 @@ def _live_line(client: _Client, elapsed: float) -> str:
     decoded = names[client.decoded[-1]]
     cue, _ = client.cue_at(client.stamps[-1])
     return (
-        f"  {elapsed:5.1f} s | decoded {decoded:<6} | cue {cue or '?':<6} | outputs {len(client.decoded):5d} | "
+        f"  {elapsed:5.1f} s | decoded {decoded:<6} | cue {cue or '?':<6} "
+        f"| outputs {len(client.decoded):5d} | "
         f"age p50 {np.percentile(recent, 50):6.2f} ms  max {recent.max():6.2f} ms"
     )
 
@@ -251,14 +319,18 @@ def _summary(args: argparse.Namespace, tmp: Path, client: _Client) -> dict[str, 
     bridge = json.loads((tmp / "bridge.json").read_text())
     ages = np.asarray(client.ages)
     latency = (
-        {"p50": _r(np.percentile(ages, 50)), "p99": _r(np.percentile(ages, 99)), "max": _r(ages.max())}
+        {
+            "p50": _r(np.percentile(ages, 50)),
+            "p99": _r(np.percentile(ages, 99)),
+            "max": _r(ages.max()),
+        }
         if ages.size
         else {"p50": None, "p99": None, "max": None}
     )
     # Agreement with the cue, leaving out outputs whose 1 s window still holds the previous trial.
     hits = total = 0
     names = client.classes
-    for stamp, k in zip(client.stamps, client.decoded):
+    for stamp, k in zip(client.stamps, client.decoded, strict=False):
         cue, since = client.cue_at(stamp)
         if cue and stamp - since >= 1.0 and names:
             total += 1
@@ -279,7 +351,12 @@ def _summary(args: argparse.Namespace, tmp: Path, client: _Client) -> dict[str, 
         "latency_ms": latency,
         "runtime_age_ms": runtime["outputs"][0]["age_ms"] if runtime["outputs"] else {},
         "nodes": {
-            name: {"call_ms": n["call_ms"], "overruns": n["overruns"], "errors": n["errors"], "budget_ms": n["budget_ms"]}
+            name: {
+                "call_ms": n["call_ms"],
+                "overruns": n["overruns"],
+                "errors": n["errors"],
+                "budget_ms": n["budget_ms"],
+            }
             for name, n in runtime["nodes"].items()
         },
         "classes": names,
@@ -295,19 +372,29 @@ def _r(x: float) -> float:
 def _print_summary(s: dict[str, Any]) -> None:
     lat = s["latency_ms"]
     print("\nsummary")
-    print(f"  samples  sent {s['samples_sent']}  received {s['samples_received']}  lost {s['samples_lost']}")
+    print(
+        f"  samples  sent {s['samples_sent']}  received {s['samples_received']}  "
+        f"lost {s['samples_lost']}"
+    )
     print(f"  outputs  {s['outputs']} decoder outputs received ({s['outputs_sent']} sent)")
     if lat["p50"] is not None:
-        print(f"  age of each output at the client: p50 {lat['p50']:.2f} ms  p99 {lat['p99']:.2f} ms  max {lat['max']:.2f} ms")
+        print(
+            f"  age of each output at the client: p50 {lat['p50']:.2f} ms  "
+            f"p99 {lat['p99']:.2f} ms  max {lat['max']:.2f} ms"
+        )
     for name, n in s["nodes"].items():
         c = n["call_ms"]
         if c.get("count"):
             print(
                 f"  node {name:<10} p50 {c['p50'] * 1e3:7.1f} us  p99 {c['p99'] * 1e3:7.1f} us  "
-                f"(budget {n['budget_ms'] * 1e3:.0f} us, {n['overruns']} overruns, {n['errors']} errors)"
+                f"(budget {n['budget_ms'] * 1e3:.0f} us, {n['overruns']} overruns, "
+                f"{n['errors']} errors)"
             )
     if s["cue_agreement"] is not None:
-        print(f"  decoded class agrees with the cue in {s['cue_agreement']:.0%} of outputs (1 s after each cue)")
+        print(
+            f"  decoded class agrees with the cue in {s['cue_agreement']:.0%} of outputs "
+            "(from 1 s after each cue)"
+        )
 
 
 def _check(s: dict[str, Any]) -> list[str]:

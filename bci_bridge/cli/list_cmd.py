@@ -17,6 +17,6 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the installed plugin names by kind."""
     for kind in ("device", "module"):
-        names = registry.available(kind)  # type: ignore[arg-type]
+        names = registry.available(kind)
         print(f"{kind}s: {', '.join(names) or 'none'}")
     return 0

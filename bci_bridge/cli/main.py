@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Low-latency BCI streaming: LSL in, a ZeroMQ runtime of tiny modules, "
         "results out over ZeroMQ and LSL.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for mod in (demo_cmd, stream_cmd, bridge_cmd, run_cmd, list_cmd):
         mod.add_parser(sub)

@@ -25,18 +25,37 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("pipeline", help="pipeline TOML file")
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
         help="override a config value, e.g. --set inputs[0].endpoint=ipc:///tmp/eeg (repeatable)",
     )
-    p.add_argument("--duration", type=float, default=0.0, help="stop after S seconds of data (default: until Ctrl-C)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        help="stop after S seconds of data (default: until Ctrl-C)",
+    )
     p.add_argument("--exit-on-eos", action="store_true", help="stop when every input has ended")
     p.add_argument(
-        "--wait-subscribers", type=int, default=0, metavar="N",
+        "--wait-subscribers",
+        type=int,
+        default=0,
+        metavar="N",
         help="subscribe to the inputs only once N clients subscribed to the outputs",
     )
-    p.add_argument("--info-timeout", type=float, default=30.0, help="seconds to wait for the inputs' stream info")
+    p.add_argument(
+        "--info-timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the inputs' stream info",
+    )
     p.add_argument("--check", action="store_true", help="validate the pipeline file and exit")
-    p.add_argument("--summary", metavar="PATH", help="write the final counters and latencies as JSON")
+    p.add_argument(
+        "--summary", metavar="PATH", help="write the final counters and latencies as JSON"
+    )
     p.set_defaults(func=run)
 
 
@@ -49,19 +68,25 @@ def run(args: argparse.Namespace) -> int:
         return 0
     stop = stop_on_signals()
     options = RuntimeOptions(
-        exit_on_eos=args.exit_on_eos, wait_subscribers=args.wait_subscribers,
-        info_timeout_s=args.info_timeout, duration_s=args.duration,
+        exit_on_eos=args.exit_on_eos,
+        wait_subscribers=args.wait_subscribers,
+        info_timeout_s=args.info_timeout,
+        duration_s=args.duration,
     )
     runtime = Runtime(pipeline, options)
 
     def report(summary: dict[str, Any]) -> None:
         nodes = ", ".join(
-            f"{name} p99 {n['call_ms'].get('p99', 0):.3f} ms ({n['overruns']} over, {n['errors']} err)"
+            f"{name} p99 {n['call_ms'].get('p99', 0):.3f} ms "
+            f"({n['overruns']} over, {n['errors']} err)"
             for name, n in summary["nodes"].items()
         )
         log.info(
             "received %d samples, lost %d, malformed %d; %s",
-            summary["samples_received"], summary["samples_lost"], summary["frames_malformed"], nodes,
+            summary["samples_received"],
+            summary["samples_lost"],
+            summary["frames_malformed"],
+            nodes,
         )
 
     summary = runtime.run(stop, report=report)
@@ -72,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
     )
     for name, node in summary["nodes"].items():
         if node["errors"]:
-            print(f"  node {name}: {node['errors']} errors, first: {node['first_error']}", file=sys.stderr)
+            print(
+                f"  node {name}: {node['errors']} errors, first: {node['first_error']}",
+                file=sys.stderr,
+            )
     if args.summary:
         write_json(args.summary, summary)
     return 0

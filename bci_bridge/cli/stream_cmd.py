@@ -35,15 +35,30 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--chunk", type=int, help="samples per push (Config.chunk_size)")
     p.add_argument("--name", help="LSL stream name (Config.name)")
     p.add_argument(
-        "-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="any other field of the device's Config (repeatable); VALUE is read as TOML",
     )
-    p.add_argument("--duration", type=float, default=0.0, help="stop after S seconds (default: run until Ctrl-C)")
     p.add_argument(
-        "--wait-consumer", type=float, default=0.0, metavar="S",
-        help="wait up to S seconds for an LSL consumer before streaming (so nothing is sent unseen)",
+        "--duration",
+        type=float,
+        default=0.0,
+        help="stop after S seconds (default: run until Ctrl-C)",
     )
-    p.add_argument("--summary", metavar="PATH", help="write totals (samples_sent...) as JSON at exit")
+    p.add_argument(
+        "--wait-consumer",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait up to S seconds for an LSL consumer before streaming "
+        "(so nothing is sent unseen)",
+    )
+    p.add_argument(
+        "--summary", metavar="PATH", help="write totals (samples_sent...) as JSON at exit"
+    )
     p.set_defaults(func=run)
 
 
@@ -87,12 +102,23 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def report(stats: HostStats) -> None:
-        log.info("sent %d samples in %d chunks, %d markers", stats.samples_sent, stats.chunks_sent, stats.markers_sent)
+        log.info(
+            "sent %d samples in %d chunks, %d markers",
+            stats.samples_sent,
+            stats.chunks_sent,
+            stats.markers_sent,
+        )
 
     stats = host_device(
-        device, stop=stop, duration_s=args.duration, wait_consumer_s=args.wait_consumer, report=report
+        device,
+        stop=stop,
+        duration_s=args.duration,
+        wait_consumer_s=args.wait_consumer,
+        report=report,
     )
     print(f"sent {stats.samples_sent} samples in {stats.chunks_sent} chunks", file=sys.stderr)
     if args.summary:
-        write_json(args.summary, {"device": args.device, "stream": info.name, **dataclasses.asdict(stats)})
+        write_json(
+            args.summary, {"device": args.device, "stream": info.name, **dataclasses.asdict(stats)}
+        )
     return 0
