@@ -167,3 +167,37 @@ def collect_first_output(client: zmq.Socket[bytes], timeout_s: float = 60.0):  #
         if frame.kind is Kind.DATA:
             return frame
     raise AssertionError("no output from the pipeline")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_demo_and_every_process_it_started() -> None:
+    """Ctrl-C in a terminal signals the whole foreground process group; nothing may survive."""
+    with subprocess.Popen(
+        [*CLI, "demo", "--duration", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as proc:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in proc.stdout:  # wait until decoding is under way
+            if "decoded" in line or time.monotonic() > deadline:
+                break
+        children = _descendants(proc.pid)
+        assert len(children) == 3, f"expected device, bridge and runtime, got {children}"
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            code = proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert code == 130
+    survivors = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert survivors == [], f"processes left behind: {survivors}"
+
+
+def _descendants(pid: int) -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.Process(pid).children(recursive=True)]
