@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pylsl
 import zmq
 
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.lsl import from_lsl, local_clock
 from bci_bridge.stream import StreamInfo
-from bci_bridge.wire import encode_data, encode_eos, encode_info
+from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_markers
 
 __all__ = ["Bridge", "BridgeConfig", "BridgeStats"]
 
@@ -205,6 +206,7 @@ class Bridge:
         next_housekeeping = time.monotonic()
         next_info = next_housekeeping + cfg.info_period_s
         next_report = next_housekeeping + report_every_s
+        markers = self.info is not None and self.info.is_markers
         draining = False
         drain_until = 0.0
         while True:
@@ -216,11 +218,15 @@ class Bridge:
                 timeout=0.2 if draining else 0.05,
                 max_samples=cfg.max_chunk,
                 min_samples=1,
-                as_numpy=True,
+                as_numpy=not markers,
             )
             n = len(ts)
-            if n:
+            if n and markers:  # text labels, rare: lists are fine here
+                labels = [row[0] for row in data]
+                send(encode_markers(topic, labels, np.asarray(ts), seq, index, local_clock()))
+            elif n:
                 send(encode_data(topic, data, ts, seq, index, local_clock()), copy=False)
+            if n:
                 seq += 1
                 index += n
                 stats.frames = seq

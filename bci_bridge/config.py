@@ -16,6 +16,7 @@
     input = "eeg"                   # default: the previous node (the first input for the first)
     budget_ms = 0.5                 # default: the module's own
     on_overrun = "warn"             # warn | disable
+    markers = "cues"                # optional: a marker input delivered to the module's on_markers
     params = { low = 8.0, high = 30.0 }
 
     [[outputs]]
@@ -77,6 +78,7 @@ class NodeConfig:
     config: Any
     budget_ms: float
     on_overrun: OverrunPolicy
+    markers: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,7 +221,7 @@ def parse_pipeline(
     for i, item in enumerate(_list(raw, "nodes", required=True)):
         key = f"nodes[{i}]"
         t = _table(item, key)
-        _only(t, {"name", "module", "input", "budget_ms", "on_overrun", "params"}, key)
+        _only(t, {"name", "module", "input", "budget_ms", "on_overrun", "markers", "params"}, key)
         module = _str(t, "module", key, required=True)
         node_name = _str(t, "name", key) or module
         default_input = nodes[-1].name if nodes else inputs[0].name
@@ -255,6 +257,18 @@ def parse_pipeline(
         except ConfigError as exc:
             raise exc.within(key=f"{key}.params") from exc.__cause__
         budget_ms = float(t.get("budget_ms", getattr(config, "budget_ms", 1.0)))
+        markers = _str(t, "markers", key) or None
+        if markers is not None:
+            if markers not in {i.name for i in inputs}:
+                raise ConfigError(
+                    f"{markers!r} is not an input; inputs: {', '.join(i.name for i in inputs)}",
+                    key=f"{key}.markers",
+                )
+            if not callable(getattr(plugin, "on_markers", None)):
+                raise ConfigError(
+                    f"module {module!r} takes no markers (it has no on_markers method)",
+                    key=f"{key}.markers",
+                )
         policy = t.get("on_overrun", "warn")
         if policy not in ("warn", "disable"):
             raise ConfigError(
@@ -269,6 +283,7 @@ def parse_pipeline(
                 config=config,
                 budget_ms=budget_ms,
                 on_overrun=policy,
+                markers=markers,
             )
         )
 

@@ -21,7 +21,9 @@ class Device(Protocol):
 
     Lifecycle: ``__init__(config)`` does no I/O; ``open()`` acquires the hardware or file;
     ``read(timeout)`` returns the samples that are ready (or ``None`` after ``timeout``
-    seconds); ``close()`` releases everything and is safe to call twice.
+    seconds); ``close()`` releases everything and is safe to call twice. A device with a
+    finite source (a file) may also have a ``finished`` attribute, true once it has nothing
+    more to read; the host then stops.
     """
 
     Config: ClassVar[type[Any]]
@@ -62,9 +64,14 @@ class Module(Protocol):
 
     ``prepare(info)`` runs once before any data flows: it checks the input stream, allocates
     and warms up, raises :class:`~bci_bridge.errors.ConfigError` on a mismatch, and returns
-    the :class:`StreamInfo` of what ``step`` will emit. ``step(chunk)`` is the hot path: no
-    I/O, no logging, no allocation that can be avoided; it returns a chunk or ``None`` when it
-    has nothing to emit yet.
+    the :class:`StreamInfo` of what ``step`` will emit; calling it again resets the module.
+    ``step(chunk)`` is the hot path: no I/O, no logging, no allocation that can be avoided; it
+    returns a chunk or ``None`` when it has nothing to emit yet. The returned arrays must stay
+    valid after the next ``step`` (outputs may still be in flight on a socket).
+
+    Optional: ``on_markers(labels, timestamps)`` receives the markers of the input named by the
+    node's ``markers`` key (see :mod:`decoders.epoch`); ``stats() -> dict`` returns counters
+    the runtime adds to the node's report.
     """
 
     Config: ClassVar[type[Any]]

@@ -24,6 +24,16 @@ __all__ = ["HostStats", "host_device"]
 log = logging.getLogger(__name__)
 
 
+_MARKER_GRACE_S = 2.0
+
+
+def _wait_consumer(outlet: pylsl.StreamOutlet, stop: threading.Event, deadline: float) -> bool:
+    while not stop.is_set() and time.monotonic() < deadline:
+        if outlet.wait_for_consumers(0.1):
+            return True
+    return False
+
+
 @dataclass(slots=True)
 class HostStats:
     """What a device host has done so far."""
@@ -44,7 +54,10 @@ def host_device(
     report: Callable[[HostStats], None] | None = None,
     report_every_s: float = 1.0,
 ) -> HostStats:
-    """Stream ``device`` to LSL until ``stop`` is set or ``duration_s`` has passed.
+    """Stream ``device`` to LSL until ``stop`` is set, ``duration_s`` has passed, or it ends.
+
+    A device whose source is finite (a file replay) says it has ended with a true ``finished``
+    attribute and ``read`` returning ``None``.
 
     Parameters
     ----------
@@ -82,12 +95,13 @@ def host_device(
                 "waiting up to %.0f s for a consumer of LSL stream %r", wait_consumer_s, info.name
             )
             deadline = time.monotonic() + wait_consumer_s
-            while not stop.is_set() and time.monotonic() < deadline:
-                if outlet.wait_for_consumers(0.1):
-                    break
-            else:
-                if not stop.is_set():
-                    log.warning("no consumer after %.0f s; streaming anyway", wait_consumer_s)
+            if not _wait_consumer(outlet, stop, deadline) and not stop.is_set():
+                log.warning("no consumer after %.0f s; streaming anyway", wait_consumer_s)
+            if marker_outlet is not None:
+                # Markers are often read by a second consumer that connects a moment later;
+                # give it a short grace so the first trial's marker is not sent unseen.
+                grace = min(deadline, time.monotonic() + _MARKER_GRACE_S)
+                _wait_consumer(marker_outlet, stop, grace)
         if stop.is_set():
             return stats
         device.open()
@@ -100,6 +114,8 @@ def host_device(
                 if now >= end:
                     break
                 chunk = device.read(min(0.1, end - now))
+                if chunk is None and getattr(device, "finished", False):
+                    break  # a finite source (a file) has ended
                 if chunk is not None and chunk.n_samples:
                     ts = chunk.timestamps
                     outlet.push_chunk(chunk.data, float(ts[-1]))

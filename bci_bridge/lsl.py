@@ -14,7 +14,7 @@ from pathlib import Path
 import pylsl
 
 from bci_bridge.errors import ConfigError, StreamNotFoundError
-from bci_bridge.stream import DTYPES, StreamInfo
+from bci_bridge.stream import DTYPES, MARKER_DTYPE, StreamInfo
 
 __all__ = [
     "LOCAL_CONFIG",
@@ -71,7 +71,7 @@ def to_lsl(info: StreamInfo, *, string_format: bool = False) -> pylsl.StreamInfo
     string_format : bool
         Make a string stream (markers) regardless of ``info.dtype``.
     """
-    fmt = pylsl.cf_string if string_format else _LSL_FORMATS[info.dtype]
+    fmt = pylsl.cf_string if string_format or info.is_markers else _LSL_FORMATS[info.dtype]
     out = pylsl.StreamInfo(
         info.name, info.type, info.n_channels, info.sfreq, fmt, info.source_id or info.name
     )
@@ -98,10 +98,14 @@ def from_lsl(lsl_info: pylsl.StreamInfo) -> StreamInfo:
     """
     n = lsl_info.channel_count()
     fmt = lsl_info.channel_format()
-    if fmt not in _FORMAT_NAMES:
+    if fmt == pylsl.cf_string:
+        dtype = MARKER_DTYPE
+    elif fmt in _FORMAT_NAMES:
+        dtype = _FORMAT_NAMES[fmt]
+    else:
         raise ConfigError(
-            f"LSL stream {lsl_info.name()!r} has a non-numeric format; "
-            f"the bridge carries {sorted(DTYPES)}"
+            f"LSL stream {lsl_info.name()!r} has a format the bridge cannot carry; "
+            f"it carries {sorted(DTYPES)} and text markers"
         )
     names, types, units = [], [], []
     ch = lsl_info.desc().child("channels").child("channel")
@@ -118,7 +122,7 @@ def from_lsl(lsl_info: pylsl.StreamInfo) -> StreamInfo:
         channel_types=tuple(types),
         channel_units=tuple(units),
         sfreq=float(lsl_info.nominal_srate()),
-        dtype=_FORMAT_NAMES[fmt],
+        dtype=dtype,
         source_id=lsl_info.source_id(),
     )
 

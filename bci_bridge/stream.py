@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
 
-__all__ = ["DTYPES", "Chunk", "StreamInfo"]
+__all__ = ["DTYPES", "MARKER_DTYPE", "Chunk", "StreamInfo"]
 
 #: Sample formats a stream may carry, by name (as LSL and numpy spell them).
 DTYPES: dict[str, np.dtype[Any]] = {
@@ -25,6 +25,9 @@ DTYPES: dict[str, np.dtype[Any]] = {
     "int16": np.dtype("<i2"),
     "int8": np.dtype("i1"),
 }
+
+#: The dtype name of marker (event) streams: one text label per sample, irregular rate.
+MARKER_DTYPE = "string"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,8 +70,10 @@ class StreamInfo:
             raise ConfigError("a stream needs at least one channel", key="channel_names")
         if self.sfreq < 0 or not np.isfinite(self.sfreq):
             raise ConfigError(f"must be >= 0 Hz (0 = irregular), got {self.sfreq}", key="sfreq")
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"{self.dtype!r} is not one of {sorted(DTYPES)}", key="dtype")
+        if self.dtype not in DTYPES and self.dtype != MARKER_DTYPE:
+            raise ConfigError(
+                f"{self.dtype!r} is not one of {sorted(DTYPES)} or {MARKER_DTYPE!r}", key="dtype"
+            )
         n = len(self.channel_names)
         if not self.channel_types:
             object.__setattr__(self, "channel_types", (self.type.lower(),) * n)
@@ -84,9 +89,14 @@ class StreamInfo:
         return len(self.channel_names)
 
     @property
+    def is_markers(self) -> bool:
+        """Whether this is a marker stream (text labels, see :data:`MARKER_DTYPE`)."""
+        return self.dtype == MARKER_DTYPE
+
+    @property
     def np_dtype(self) -> np.dtype[Any]:
-        """The numpy dtype of the samples (little-endian)."""
-        return DTYPES[self.dtype]
+        """The numpy dtype of the samples (little-endian; ``object`` for markers)."""
+        return DTYPES[self.dtype] if self.dtype in DTYPES else np.dtype(object)
 
     def renamed(self, **changes: Any) -> StreamInfo:
         """Return a copy with some fields changed (a module's output info, say)."""

@@ -15,7 +15,9 @@ Header (40 bytes, little-endian)::
     32      8     sent_time      sender's LSL clock when the frame left, seconds
 
 ``data`` is the raw C-ordered ``(n_samples, n_channels)`` buffer; ``timestamps`` the raw
-float64 LSL timestamps, one per sample. ``INFO`` frames carry a :class:`StreamInfo` as JSON in
+float64 LSL timestamps, one per sample. ``MARKERS`` frames carry a marker stream's samples: the
+data slot is a UTF-8 JSON array of ``n_samples`` text labels (one channel), the timestamps
+slot as for ``DATA``. ``INFO`` frames carry a :class:`StreamInfo` as JSON in
 the data slot; ``JSON`` frames (events, metrics) carry a JSON object; ``EOS`` ends a stream and
 its ``sample_index`` is the total number of samples the sender sent, so a receiver can count
 what it lost at the very end.
@@ -28,6 +30,7 @@ raises :class:`~bci_bridge.errors.WireError`, which receivers count and drop.
 from __future__ import annotations
 
 import enum
+import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +55,7 @@ __all__ = [
     "encode_eos",
     "encode_info",
     "encode_json",
+    "encode_markers",
 ]
 
 MAGIC = b"BCIB"
@@ -68,6 +72,7 @@ class Kind(enum.IntEnum):
     INFO = 2
     EOS = 3
     JSON = 4
+    MARKERS = 5
 
 
 #: Wire code of each sample dtype (0 = no samples).
@@ -91,6 +96,7 @@ class Frame:
     data: npt.NDArray[Any]
     timestamps: npt.NDArray[np.float64]
     payload: bytes
+    labels: tuple[str, ...] = ()
 
 
 def _header(
@@ -164,6 +170,39 @@ def encode_eos(topic: bytes, seq: int, total_samples: int, sent_time: float) -> 
     return [topic, _header(Kind.EOS, 0, 0, 0, seq, total_samples, sent_time), _EMPTY, _EMPTY]
 
 
+def encode_markers(
+    topic: bytes,
+    labels: Sequence[str],
+    timestamps: npt.NDArray[np.float64],
+    seq: int,
+    sample_index: int,
+    sent_time: float,
+) -> list[Any]:
+    """Encode marker samples (text labels with their LSL timestamps) as a ``MARKERS`` message.
+
+    Parameters
+    ----------
+    topic : bytes
+        ``data.<stream>`` of the marker stream.
+    labels : sequence of str, length n_samples
+        One label per marker.
+    timestamps : ndarray of float64, shape (n_samples,)
+        LSL timestamp of each marker, seconds.
+    seq : int
+        Frame sequence number on this topic.
+    sample_index : int
+        Index in the stream of the first marker.
+    sent_time : float
+        Sender's LSL clock now, seconds.
+    """
+    n = len(labels)
+    if n == 0 or timestamps.shape != (n,):
+        raise WireError(f"need one timestamp per label, got {n} labels, {timestamps.shape} stamps")
+    payload = json.dumps(list(labels)).encode()
+    stamps = np.ascontiguousarray(timestamps, dtype=_F8)
+    return [topic, _header(Kind.MARKERS, 0, n, 1, seq, sample_index, sent_time), payload, stamps]
+
+
 def encode_json(topic: bytes, payload: bytes, seq: int, sent_time: float) -> list[bytes]:
     """Encode a JSON object (events, metrics); ``payload`` must be UTF-8 JSON bytes."""
     return [topic, _header(Kind.JSON, 0, 0, 0, seq, 0, sent_time), payload, _EMPTY]
@@ -207,6 +246,8 @@ def decode(parts: Sequence[Any]) -> Frame:
     except ValueError:
         raise WireError(f"unknown frame kind {kind}") from None
     topic_b = bytes(topic)
+    if k is Kind.MARKERS:
+        return _decode_markers(topic_b, n, c, code, seq, index, sent, data, stamps)
     if k is not Kind.DATA:
         if code != 0 or n != 0 or c != 0 or len(stamps) != 0:
             raise WireError(f"{k.name} frame must carry no samples")
@@ -225,6 +266,35 @@ def decode(parts: Sequence[Any]) -> Frame:
     return Frame(topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY)
 
 
+def _decode_markers(
+    topic: bytes,
+    n: int,
+    c: int,
+    code: int,
+    seq: int,
+    index: int,
+    sent: float,
+    data: memoryview,
+    stamps: memoryview,
+) -> Frame:
+    if code != 0 or c != 1 or n == 0 or n > MAX_SAMPLES:
+        raise WireError(f"MARKERS frame must have 1 channel and dtype 0, got {n}x{c} code {code}")
+    if len(stamps) != 8 * n:
+        raise WireError(f"timestamps are {len(stamps)} bytes, header says {n} markers")
+    try:
+        labels = json.loads(bytes(data))
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"marker labels are not JSON: {exc}") from None
+    if (
+        not isinstance(labels, list)
+        or len(labels) != n
+        or not all(isinstance(x, str) for x in labels)
+    ):
+        raise WireError(f"marker payload must be a JSON array of {n} strings")
+    ts = np.frombuffer(stamps, dtype=_F8)
+    return Frame(topic, Kind.MARKERS, seq, index, sent, "string", _NO_DATA, ts, b"", tuple(labels))
+
+
 def check_against(frame: Frame, info: StreamInfo) -> None:
     """Check that a ``DATA`` frame fits its stream's info.
 
@@ -235,6 +305,10 @@ def check_against(frame: Frame, info: StreamInfo) -> None:
     """
     if frame.dtype != info.dtype:
         raise WireError(f"dtype {frame.dtype}, stream {info.name!r} is {info.dtype}")
+    if frame.kind is Kind.MARKERS:
+        if not np.isfinite(frame.timestamps).all():
+            raise WireError("non-finite timestamp")
+        return
     if frame.data.shape[1] != info.n_channels:
         raise WireError(
             f"{frame.data.shape[1]} channels, stream {info.name!r} has {info.n_channels}"

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock
-from bci_bridge.stream import Chunk, StreamInfo
+from bci_bridge.stream import MARKER_DTYPE, Chunk, StreamInfo
 from devices.signals import RHYTHMS, EEGModel, channel_names
 
 __all__ = ["Synthetic", "SyntheticConfig"]
@@ -251,6 +251,7 @@ class Synthetic:
             type="Markers",
             channel_names=("label",),
             sfreq=0.0,
+            dtype=MARKER_DTYPE,
             source_id=f"synthetic-{cfg.name}-{cfg.seed}-markers",
         )
 

@@ -99,6 +99,15 @@ class Node:
         for child in self.children:
             child.push(out)
 
+    def markers(self, labels: tuple[str, ...], timestamps: Any) -> None:
+        """Hand marker labels and their LSL timestamps to the module's ``on_markers``."""
+        if self.disabled:
+            return
+        try:
+            self.module.on_markers(labels, timestamps)
+        except Exception as exc:  # isolated and reported by name, like step()
+            self._failed(exc)
+
     def _failed(self, exc: Exception) -> None:
         self.errors += 1
         err = ModuleStepError(self.name, exc)
@@ -129,4 +138,9 @@ class Node:
             "first_error": str(self.first_error) if self.first_error else None,
             "disabled": self.disabled,
             "call_ms": self.call_ns.summary_ms(),
+            "module_stats": self._module_stats(),
         }
+
+    def _module_stats(self) -> dict[str, object] | None:
+        stats = getattr(self.module, "stats", None)
+        return dict(stats()) if callable(stats) else None

@@ -61,6 +61,7 @@ class RuntimeOptions:
 class _Route:
     state: InputState
     nodes: list[Node] = field(default_factory=list)
+    marker_nodes: list[Node] = field(default_factory=list)
 
 
 class Runtime:
@@ -105,13 +106,31 @@ class Runtime:
         for node in self.nodes.values():
             src = node.config.input
             if src in self.inputs:
-                self._routes[f"data.{self.inputs[src].config.stream}".encode()].nodes.append(node)
+                self._routes[self._data_topic(src)].nodes.append(node)
             else:
                 self.nodes[src].children.append(node)
+            if node.config.markers is not None:
+                self._routes[self._data_topic(node.config.markers)].marker_nodes.append(node)
+
+    def _data_topic(self, input_name: str) -> bytes:
+        return f"data.{self.inputs[input_name].config.stream}".encode()
 
     def _prepare(self) -> None:
         infos: dict[str, StreamInfo] = {n: s.info for n, s in self.inputs.items() if s.info}
         for node in self.nodes.values():
+            src, markers = infos[node.config.input], node.config.markers
+            if src.is_markers:
+                raise ConfigError(
+                    f"input {node.config.input!r} is a marker stream; give it as `markers`",
+                    key=f"node {node.name!r}",
+                    file=self.pipeline.source,
+                )
+            if markers is not None and not infos[markers].is_markers:
+                raise ConfigError(
+                    f"input {markers!r} is not a marker stream (it is {infos[markers].dtype})",
+                    key=f"node {node.name!r}",
+                    file=self.pipeline.source,
+                )
             try:
                 infos[node.name] = node.prepare(infos[node.config.input])
             except ConfigError as exc:
@@ -294,7 +313,7 @@ class Runtime:
             if frame.kind is Kind.EOS:
                 state.end(frame.sample_index)
                 return
-            if frame.kind is not Kind.DATA:
+            if frame.kind is not Kind.DATA and frame.kind is not Kind.MARKERS:
                 raise WireError(f"{frame.kind.name} frame on a data topic")
             if state.info is None:
                 state.frames_before_info += 1
@@ -303,7 +322,11 @@ class Runtime:
         except WireError as exc:
             state.malformed(str(exc))
             return
-        if not state.accept(frame.sample_index, frame.data.shape[0]):
+        if not state.accept(frame.sample_index, frame.timestamps.shape[0]):
+            return
+        if frame.kind is Kind.MARKERS:
+            for node in route.marker_nodes:
+                node.markers(frame.labels, frame.timestamps)
             return
         chunk = Chunk(frame.data, frame.timestamps, frame.seq)
         for node in route.nodes:

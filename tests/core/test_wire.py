@@ -250,7 +250,7 @@ def test_decode_refuses_other_wire_version(version):
         decode([topic, make_header(version=version), data, ts])
 
 
-@pytest.mark.parametrize("kind", [0, 5, 255])
+@pytest.mark.parametrize("kind", [0, 6, 255])
 def test_decode_refuses_unknown_kind(kind):
     topic, _, data, ts = valid_data_parts()
     with pytest.raises(WireError, match="kind"):
@@ -519,3 +519,28 @@ def test_encode_data_sends_non_contiguous_timestamps(push_pull):
     push.send_multipart(parts, copy=False)
     frame = decode(pull.recv_multipart(copy=False))
     np.testing.assert_array_equal(frame.timestamps, ts)
+
+
+def test_markers_round_trip_with_their_timestamps():
+    from bci_bridge.wire import encode_markers
+
+    stamps = np.array([1.5, 2.25, 3.0])
+    parts = encode_markers(b"data.cues", ["left", "rest", "ünïcode"], stamps, 4, 10, 9.0)
+    frame = decode([bytes(memoryview(p)) for p in parts])
+    assert frame.kind is Kind.MARKERS
+    assert frame.labels == ("left", "rest", "ünïcode")
+    np.testing.assert_array_equal(frame.timestamps, stamps)
+    assert (frame.seq, frame.sample_index) == (4, 10)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b'["a", 1, "c"]', b'["a", "b"]', b'{"a": 1}'],
+    ids=["garbage", "non-string", "too-few", "object"],
+)
+def test_malformed_markers_are_refused(payload):
+    from bci_bridge.wire import encode_markers
+
+    topic, header, _, stamps = encode_markers(b"data.cues", ["a", "b", "c"], np.zeros(3), 0, 0, 0.0)
+    with pytest.raises(WireError):
+        decode([topic, header, payload, bytes(memoryview(stamps))])
