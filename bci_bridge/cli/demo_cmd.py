@@ -301,7 +301,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _live_line(client: _Client, elapsed: float) -> str:
     if not client.decoded:
-        return f"  {elapsed:5.1f} s | waiting for the first output (the 1 s window is filling)"
+        return (
+            f"  {elapsed:5.1f} s | waiting for the first output "
+            "(processes starting, then a 1 s window fills)"
+        )
     names = client.classes or [str(i) for i in range(max(client.decoded) + 1)]
     recent = np.array(client.ages[-50:])
     decoded = names[client.decoded[-1]]
