@@ -1,24 +1,41 @@
-"""Run any ONNX model on a stream, one output row per input sample, through onnxruntime.
+"""Run any ONNX model on a stream through onnxruntime: per-sample feature models or window models.
 
-The model takes a float32 tensor of shape (batch, n_features), with a dynamic batch axis and
-``n_features`` equal to the input stream's channel count, and gives a rank-2 float tensor of
-shape (batch, n_outputs). Each chunk is one batch. Models are checked when the pipeline is
-prepared, and refused with a :class:`~bci_bridge.errors.ModelError` that says what is wrong.
+Two kinds of model are accepted, told apart by the rank of their float32 input:
+
+- **features** models take (batch, n_features), with a dynamic batch axis and ``n_features``
+  equal to the input stream's channel count; each chunk is one batch, each sample gives one
+  output row with its own timestamp;
+- **window** models take (batch, n_channels, n_samples), batch dynamic or 1 and ``n_samples``
+  fixed: a window of the stream, channels first. With ``trigger = "chunk"`` each input chunk
+  holds whole epochs of ``n_samples`` samples (from the ``epoch`` module) and each epoch gives
+  one row; with ``trigger = "hop"`` a ring keeps the last ``n_samples`` samples and, once full,
+  the model runs every ``hop`` samples. Each row is stamped with its window's newest sample.
+
+The output is a rank-2 float tensor (batch, n_outputs). A model made by ``bci-bridge train``
+carries a manifest (:mod:`decoders.manifest`); it is checked against the live stream (channel
+names and order, sample rate, window length) and gives the class names. Models are checked
+when the pipeline is prepared, and refused with a :class:`~bci_bridge.errors.ModelError` that
+says what is wrong.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import onnx
 import onnxruntime as ort
 
 from bci_bridge.errors import ConfigError, ModelError
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget
+from decoders.manifest import KEY as MANIFEST_KEY
+from decoders.manifest import parse_manifest
+from decoders.windowing import Windows
 
 __all__ = ["OnnxModule", "OnnxModuleConfig"]
 
@@ -26,6 +43,8 @@ __all__ = ["OnnxModule", "OnnxModuleConfig"]
 _FLOAT_OUTPUTS = ("tensor(float)", "tensor(double)", "tensor(float16)")
 #: Zero-input runs in prepare(), so that the first real chunk pays no first-call costs.
 _WARMUP_RUNS = 3
+#: Relative difference of sample rates tolerated between a manifest and the stream.
+_RATE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,8 +62,13 @@ class OnnxModuleConfig:
     threads : int
         onnxruntime intra-op threads, >= 1.
     class_names : tuple of str
-        Names of the output columns; empty: the model's ``classes`` metadata entry
-        (comma-separated), else ``out0``, ``out1``...
+        Names of the output columns; empty: the manifest's ``classes``, else the model's
+        ``classes`` metadata entry (comma-separated), else ``out0``, ``out1``...
+    trigger : {"chunk", "hop"}
+        Window models only: ``"chunk"`` runs once per epoch of each input chunk, ``"hop"``
+        every ``hop`` samples over a sliding window.
+    hop : int
+        Window models with ``trigger = "hop"``: samples between runs, >= 1.
     budget_ms : float
         Time budget of one ``step`` call, in milliseconds.
     """
@@ -54,6 +78,8 @@ class OnnxModuleConfig:
     output_name: str = ""
     threads: int = 1
     class_names: tuple[str, ...] = ()
+    trigger: Literal["chunk", "hop"] = "chunk"
+    hop: int = 1
     budget_ms: float = 1.0
 
     def __post_init__(self) -> None:
@@ -67,15 +93,23 @@ class OnnxModuleConfig:
             raise ConfigError(
                 f"names must be unique and non-empty, got {self.class_names!r}", key="class_names"
             )
+        if self.trigger not in ("chunk", "hop"):
+            raise ConfigError(f"must be 'chunk' or 'hop', got {self.trigger!r}", key="trigger")
+        if isinstance(self.hop, bool) or not isinstance(self.hop, int) or self.hop < 1:
+            raise ConfigError(f"must be an integer >= 1 (samples), got {self.hop!r}", key="hop")
+        if self.hop != 1 and self.trigger != "hop":
+            raise ConfigError("applies only with trigger = 'hop'", key="hop")
         check_budget(self.budget_ms)
 
 
 class OnnxModule:
-    """A generic ONNX decoder: each input sample is a feature vector, each output a row.
+    """A generic ONNX decoder (see the module docs for the two kinds of model).
 
-    Input: shape (n_samples, n_features), any dtype (converted to float32). Output: stream
-    type ``Decoder``, float32, shape (n_samples, n_outputs), channels named after the classes,
-    same rate and timestamps as the input.
+    Input: shape (n_samples, n_channels), any dtype (converted to float32). Output: stream
+    type ``Decoder``, float32, shape (n_rows, n_outputs), channels named after the classes.
+    Features models: one row per sample, same rate and timestamps as the input. Window
+    models: one row per epoch (irregular rate) or per hop (``sfreq / hop`` Hz), stamped with
+    the newest sample of its window.
     """
 
     Config = OnnxModuleConfig
@@ -86,8 +120,12 @@ class OnnxModule:
         "_feed",
         "_fetch",
         "_n_features",
+        "_n_outputs",
         "_run",
         "_session",
+        "_window",
+        "_windows",
+        "_x",
     )
 
     def __init__(self, config: OnnxModuleConfig) -> None:
@@ -97,7 +135,11 @@ class OnnxModule:
         self._feed = ""
         self._fetch: list[str] = []
         self._n_features = 0
+        self._n_outputs = 0
         self._cast_input = False
+        self._window = 0  # samples per window; 0: a features model
+        self._windows = Windows("the window model")
+        self._x: npt.NDArray[np.float32] = np.empty((1, 0, 0), dtype=np.float32)
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
         """Load and check the model against the input, create the session and warm it up.
@@ -105,7 +147,8 @@ class OnnxModule:
         Parameters
         ----------
         info : StreamInfo
-            The input stream; its channel count must equal the model's feature dimension.
+            The input stream; its channel count must equal the model's feature or channel
+            dimension, and it must match the model's manifest, if any.
 
         Returns
         -------
@@ -115,48 +158,91 @@ class OnnxModule:
         Raises
         ------
         ModelError
-            If the file is missing or not a valid ONNX model, or its input or output does not
-            fit (see the module docs); the message says which and why.
+            If the file is missing or not a valid ONNX model, its input or output does not
+            fit, or its manifest does not match the stream; the message says which and why.
+        ConfigError
+            If ``trigger = "hop"`` is set for a features model.
         """
         cfg = self._config
         path = Path(cfg.model)
         _check_file(path)
         session = _open_session(path, cfg.threads)
-        self._feed = _pick_input(session, cfg.input_name, info, path)
+        self._feed, window = _pick_input(session, cfg.input_name, info, path)
         out = _pick_output(session, cfg.output_name, path)
+        manifest = _manifest(session, path)
+        if not window and cfg.trigger == "hop":
+            raise ConfigError(
+                f"trigger = 'hop' applies to window models (rank-3 input); {path} takes "
+                "(batch, n_features)",
+                key="trigger",
+            )
+        if manifest is not None:
+            _check_manifest(manifest, info, window, path)
         self._fetch = [out]
         self._session = session
         self._run = session.run
         self._n_features = info.n_channels
         self._cast_input = info.dtype != "float32"
-
-        n_outputs = _warm_up(session, self._feed, out, info.n_channels, path)
-        names = _class_names(cfg.class_names, session, n_outputs, path)
-        return info.renamed(type="Decoder", channel_names=names, dtype="float32")
+        self._window = window
+        rate = info.sfreq
+        if window:
+            self._x = np.zeros((1, info.n_channels, window), dtype=np.float32)
+            n_outputs = _warm_up_window(session, self._feed, out, self._x, path)
+            hop = cfg.hop if cfg.trigger == "hop" else 0
+            self._windows.set(window, hop, info.n_channels)
+            rate = info.sfreq / hop if hop else 0.0
+        else:
+            n_outputs = _warm_up(session, self._feed, out, info.n_channels, path)
+        self._n_outputs = n_outputs
+        given = cfg.class_names
+        if not given and manifest is not None:
+            given = tuple(manifest["classes"])
+            if len(given) != n_outputs:
+                raise ModelError(
+                    f"{path}: manifest lists {len(given)} classes {list(given)} but the model "
+                    f"emits {n_outputs} columns",
+                    key="model",
+                )
+        names = _class_names(given, session, n_outputs, path)
+        return info.renamed(type="Decoder", channel_names=names, sfreq=rate, dtype="float32")
 
     def step(self, chunk: Chunk) -> Chunk | None:
-        """Run the model on every sample of the chunk, as one batch.
+        """Run the model on the chunk (see class docs).
 
         Parameters
         ----------
         chunk : Chunk
-            ``data`` of shape (n_samples, n_features).
+            ``data`` of shape (n_samples, n_channels); for window models with
+            ``trigger = "chunk"``, ``n_samples`` is a whole number of windows.
 
         Returns
         -------
         Chunk or None
-            Shape (n_samples, n_outputs) float32, with the input's timestamps and seq;
-            ``None`` for an empty chunk.
+            Shape (n_rows, n_outputs) float32, a fresh array, seq of the input; ``None`` for
+            an empty chunk or when no window completed.
+
+        Raises
+        ------
+        ValueError
+            Window models, ``trigger = "chunk"``: if the chunk is not whole windows.
         """
         data = chunk.data
         if data.shape[0] == 0:
             return None
+        if self._window:
+            return self._windows.run(chunk, self._n_outputs, self._fill)
         if self._cast_input:
             data = data.astype(np.float32)
         y = self._run(self._fetch, {self._feed: data})[0]
         if y.dtype != np.float32:
             y = y.astype(np.float32)
         return Chunk(y, chunk.timestamps, chunk.seq)
+
+    def _fill(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
+        """Run the model on one window (n_samples, n_channels); write its output into ``row``."""
+        x = self._x
+        x[0] = window.T
+        row[:] = self._run(self._fetch, {self._feed: x})[0][0]
 
 
 def _check_file(path: Path) -> None:
@@ -184,7 +270,10 @@ def _open_session(path: Path, threads: int) -> ort.InferenceSession:
         raise ModelError(f"onnxruntime cannot load {path}: {exc}", key="model") from exc
 
 
-def _pick_input(session: ort.InferenceSession, name: str, info: StreamInfo, path: Path) -> str:
+def _pick_input(
+    session: ort.InferenceSession, name: str, info: StreamInfo, path: Path
+) -> tuple[str, int]:
+    """Choose and check the model input; return its name and window length (0: features)."""
     inputs = {i.name: i for i in session.get_inputs()}
     listed = ", ".join(repr(n) for n in inputs) or "none"
     if name:
@@ -206,7 +295,7 @@ def _pick_input(session: ort.InferenceSession, name: str, info: StreamInfo, path
         others = ", ".join(repr(n) for n in inputs if n != chosen.name)
         raise ModelError(
             f"{path} also needs input(s) {others}, which this module cannot feed; it feeds "
-            "a single (batch, n_features) float tensor",
+            "a single float tensor, (batch, n_features) or (batch, n_channels, n_samples)",
             key="model",
         )
     where = f"input {chosen.name!r} of {path}"
@@ -215,26 +304,89 @@ def _pick_input(session: ort.InferenceSession, name: str, info: StreamInfo, path
             f"{where} is {chosen.type}; this module feeds float32 (tensor(float))", key="model"
         )
     shape = list(chosen.shape)
-    if len(shape) != 2:
+    if len(shape) not in (2, 3):
         raise ModelError(
             f"{where} has rank {len(shape)} (shape {shape}); this module feeds rank 2, "
-            "(batch, n_features)",
+            "(batch, n_features), or rank 3, (batch, n_channels, n_samples)",
             key="model",
         )
-    batch, n_features = shape
-    if isinstance(batch, int):
+    batch, n_features = shape[0], shape[1]
+    if len(shape) == 2 and isinstance(batch, int):
         raise ModelError(
             f"{where} has a fixed batch size of {batch}; this module feeds chunks of any "
             "length, so export the model with a dynamic first axis",
             key="model",
         )
-    if isinstance(n_features, int) and n_features != info.n_channels:
+    if len(shape) == 3 and isinstance(batch, int) and batch != 1:
         raise ModelError(
-            f"{where} takes {n_features} features per sample, but stream {info.name!r} has "
+            f"{where} has a fixed batch size of {batch}; this module feeds one window at a "
+            "time, so export it with batch 1 or a dynamic first axis",
+            key="model",
+        )
+    if isinstance(n_features, int) and n_features != info.n_channels:
+        what = "features per sample" if len(shape) == 2 else "channels per window"
+        raise ModelError(
+            f"{where} takes {n_features} {what}, but stream {info.name!r} has "
             f"{info.n_channels} channels",
             key="model",
         )
-    return str(chosen.name)
+    if len(shape) == 3 and not (isinstance(shape[2], int) and shape[2] > 0):
+        raise ModelError(
+            f"{where} has a window of {shape[2]!r} samples (shape {shape}); a window model "
+            "needs a fixed number of samples on its last axis",
+            key="model",
+        )
+    window = shape[2] if len(shape) == 3 else 0
+    assert isinstance(window, int)
+    return str(chosen.name), window
+
+
+def _manifest(session: ort.InferenceSession, path: Path) -> dict[str, Any] | None:
+    text = session.get_modelmeta().custom_metadata_map.get(MANIFEST_KEY)
+    return None if text is None else parse_manifest(text, str(path))
+
+
+def _check_manifest(manifest: dict[str, Any], info: StreamInfo, window: int, path: Path) -> None:
+    """Refuse a stream that is not what the model was trained on; say exactly what differs."""
+    kind = "window" if window else "features"
+    if manifest["input"] != kind:
+        raise ModelError(
+            f"{path}: manifest says input {manifest['input']!r} but the model takes a "
+            f"{kind} input (rank {3 if window else 2})",
+            key="model",
+        )
+    expected = list(manifest["channel_names"])
+    got = list(info.channel_names)
+    if expected != got:
+        missing = [c for c in expected if c not in got]
+        extra = [c for c in got if c not in expected]
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if extra:
+            parts.append(f"extra {extra}")
+        if not parts:
+            parts.append("same channels in another order")
+        raise ModelError(
+            f"{path} was trained on channels {expected}, but stream {info.name!r} has {got}: "
+            f"{'; '.join(parts)} (add a pick node to select and order them)",
+            key="model",
+        )
+    if not window:
+        return
+    rate = float(manifest["sfreq"])
+    if not math.isclose(rate, info.sfreq, rel_tol=_RATE_TOLERANCE):
+        raise ModelError(
+            f"{path} was trained at {rate:g} Hz, but stream {info.name!r} is sampled at "
+            f"{info.sfreq:g} Hz",
+            key="model",
+        )
+    if manifest["window_samples"] != window:
+        raise ModelError(
+            f"{path}: manifest says windows of {manifest['window_samples']} samples, but the "
+            f"model's input takes {window}",
+            key="model",
+        )
 
 
 def _pick_output(session: ort.InferenceSession, name: str, path: Path) -> str:
@@ -286,6 +438,28 @@ def _warm_up(
             raise ModelError(
                 f"output {fetch!r} of {path} has shape {shape} for an input of {batch} "
                 f"rows; it must give one row per input row",
+                key="model",
+            )
+    return shape[1]
+
+
+def _warm_up_window(
+    session: ort.InferenceSession, feed: str, fetch: str, x: npt.NDArray[np.float32], path: Path
+) -> int:
+    """Run a window model on zeros of shape ``x.shape``; check one row out; return n_outputs."""
+    shape: tuple[int, ...] = ()
+    for _ in range(1 + _WARMUP_RUNS):
+        try:
+            y = session.run([fetch], {feed: x})[0]
+        except Exception as exc:  # onnxruntime's own error types
+            raise ModelError(
+                f"{path} fails on a zero input of shape {x.shape}: {exc}", key="model"
+            ) from exc
+        shape = tuple(np.shape(y))
+        if len(shape) != 2 or shape[0] != 1:
+            raise ModelError(
+                f"output {fetch!r} of {path} has shape {shape} for one window; it must give "
+                "one row per window, (1, n_outputs)",
                 key="model",
             )
     return shape[1]

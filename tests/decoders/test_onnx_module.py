@@ -169,16 +169,15 @@ def test_refuses_an_integer_input(tmp_path: Path) -> None:
     assert "float32" in message
 
 
-def test_refuses_a_rank_3_input(tmp_path: Path) -> None:
+def test_refuses_a_rank_4_input(tmp_path: Path) -> None:
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"])],
-        "rank3",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 8, 2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 8, 2])],
+        "rank4",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 8, 2, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 8, 2, 1])],
     )
     message = str(_refusal(_save(tmp_path / "r.onnx", graph)))
-    assert "rank 3" in message
-    assert "rank 2" in message
+    assert "rank 4" in message
 
 
 def test_refuses_a_fixed_batch_size(tmp_path: Path) -> None:
