@@ -1,0 +1,260 @@
+"""Numbers into the JSON a benchmark run writes, and the table it prints.
+
+Per scenario: ``e2e_ms`` and ``floor_e2e_ms`` (``p50``, ``p99``, ``p999``, ``max``, ``count``),
+``ratio_p50``, ``ratio_p99`` (bci-bridge over the floor), ``cpu_cores``, ``floor_cpu_cores``,
+``cpu_ratio``, ``samples_lost``, ``floor_samples_lost``, ``rss_mb``, ``floor_rss_mb``,
+``channels``, ``rate``, ``chunk_size``, ``stages``, ``blocks``, optionally ``peers`` and
+``error``. At the top: ``meta`` (machine, versions, git commit, duration).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Block", "format_table", "latency", "metadata", "summarise"]
+
+
+@dataclass(slots=True)
+class Block:
+    """What one block of one chain measured.
+
+    ``ages_ms`` (n_outputs,) and ``hops_ms`` (n_frames,) are in milliseconds, warm-up removed.
+    """
+
+    chain: str
+    ages_ms: npt.NDArray[np.float64]
+    hops_ms: npt.NDArray[np.float64]
+    cpu_cores: float
+    wall_s: float
+    rss_mb: float
+    samples_sent: int
+    samples_lost: int
+    outputs: int
+    stages: dict[str, Any] = field(default_factory=dict)
+
+    def brief(self) -> dict[str, Any]:
+        """Return a JSON-ready summary of the block."""
+        return {
+            "chain": self.chain,
+            "e2e_ms": latency(self.ages_ms),
+            "cpu_cores": round(self.cpu_cores, 4),
+            "wall_s": round(self.wall_s, 3),
+            "rss_mb": round(self.rss_mb, 1),
+            "samples_sent": self.samples_sent,
+            "samples_lost": self.samples_lost,
+            "outputs": self.outputs,
+            "stages": self.stages,
+        }
+
+
+def latency(ms: npt.NDArray[np.float64]) -> dict[str, float | int | None]:
+    """Return ``p50``, ``p99``, ``p999``, ``max`` (ms, 4 decimals) and ``count`` of ``ms``."""
+    if ms.size == 0:
+        return {"p50": None, "p99": None, "p999": None, "max": None, "count": 0}
+    p50, p99, p999 = np.percentile(ms, [50.0, 99.0, 99.9])
+    return {
+        "p50": round(float(p50), 4),
+        "p99": round(float(p99), 4),
+        "p999": round(float(p999), 4),
+        "max": round(float(ms.max()), 4),
+        "count": int(ms.size),
+    }
+
+
+def _chain_totals(blocks: Sequence[Block]) -> dict[str, Any]:
+    ages = np.concatenate([b.ages_ms for b in blocks]) if blocks else np.empty(0)
+    wall = sum(b.wall_s for b in blocks)
+    cpu = sum(b.cpu_cores * b.wall_s for b in blocks) / wall if wall > 0 else None
+    return {
+        "e2e_ms": latency(ages),
+        "cpu_cores": round(cpu, 4) if cpu is not None else None,
+        "samples_lost": sum(b.samples_lost for b in blocks) if blocks else None,
+        "samples_sent": sum(b.samples_sent for b in blocks),
+        "rss_mb": round(max(b.rss_mb for b in blocks), 1) if blocks else None,
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 4) if a is not None and b else None
+
+
+def _merge_stages(blocks: Sequence[Block]) -> dict[str, Any]:
+    """Average each stage's percentiles over the blocks; the output hop from all frames."""
+    if not blocks:
+        return {}
+    merged: dict[str, Any] = {}
+    hops = np.concatenate([b.hops_ms for b in blocks])
+    if hops.size:
+        merged["output_hop_ms"] = latency(hops)
+    keys = {k for b in blocks for k in b.stages}
+    for key in sorted(keys):
+        dicts = [b.stages[key] for b in blocks if isinstance(b.stages.get(key), dict)]
+        if not dicts:
+            continue
+        out: dict[str, float] = {}
+        for stat in ("p50", "p99", "p999", "max", "mean"):
+            vals = [float(d[stat]) for d in dicts if d.get(stat) is not None]
+            if vals:
+                out[stat] = round(float(np.mean(vals)), 4)
+        merged[key] = out
+    nodes = [k for k in merged if k.startswith("node.")]
+    age = merged.get("runtime_output_age_ms", {})
+    if nodes and "p50" in age:
+        merged["input_path_p50_ms"] = round(
+            age["p50"] - sum(merged[k].get("p50", 0.0) for k in nodes), 4
+        )
+    return merged
+
+
+def summarise(
+    scenario: Any,
+    bci: Sequence[Block],
+    floor: Sequence[Block],
+    peers: dict[str, Sequence[Block]] | None,
+    errors: Sequence[str],
+) -> dict[str, Any]:
+    """Assemble one scenario's JSON entry from its blocks."""
+    a, b = _chain_totals(bci), _chain_totals(floor)
+    out: dict[str, Any] = {
+        "scenario": scenario.name,
+        "work": scenario.work,
+        "channels": scenario.channels,
+        "rate": scenario.rate,
+        "chunk_size": scenario.chunk_size,
+        "e2e_ms": a["e2e_ms"],
+        "floor_e2e_ms": b["e2e_ms"],
+        "ratio_p50": _ratio(a["e2e_ms"]["p50"], b["e2e_ms"]["p50"]),
+        "ratio_p99": _ratio(a["e2e_ms"]["p99"], b["e2e_ms"]["p99"]),
+        "cpu_cores": a["cpu_cores"],
+        "floor_cpu_cores": b["cpu_cores"],
+        "cpu_ratio": _ratio(a["cpu_cores"], b["cpu_cores"]),
+        "samples_lost": a["samples_lost"],
+        "floor_samples_lost": b["samples_lost"],
+        "samples_sent": a["samples_sent"],
+        "rss_mb": a["rss_mb"],
+        "floor_rss_mb": b["rss_mb"],
+        "stages": _merge_stages(bci),
+        "floor_stages": _merge_stages(floor),
+        "blocks": [blk.brief() for blk in (*bci, *floor)],
+    }
+    if peers is not None:
+        out["peers"] = {}
+        for name, blocks in peers.items():
+            p = _chain_totals(blocks)
+            out["peers"][name] = {
+                "e2e_ms": p["e2e_ms"],
+                "cpu_cores": p["cpu_cores"],
+                "samples_lost": p["samples_lost"],
+                "rss_mb": p["rss_mb"],
+                "ratio_p50": _ratio(p["e2e_ms"]["p50"], b["e2e_ms"]["p50"]),
+                "ratio_p99": _ratio(p["e2e_ms"]["p99"], b["e2e_ms"]["p99"]),
+                "cpu_ratio": _ratio(p["cpu_cores"], b["cpu_cores"]),
+            }
+            out["blocks"] += [blk.brief() for blk in blocks]
+    if errors:
+        out["error"] = "; ".join(errors)
+    return out
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> dict[str, Any] | None:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": head, "dirty": bool(dirty)}
+
+
+def metadata(*, quick: bool, duration_s: float, argv: Sequence[str]) -> dict[str, Any]:
+    """Machine, versions, git commit and run settings."""
+    import pylsl
+
+    return {
+        "machine": {
+            "node": platform.node(),
+            "system": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "versions": {
+            **{
+                d: _version(d)
+                for d in ("bci-bridge", "numpy", "scipy", "pylsl", "pyzmq", "onnxruntime")
+            },
+            "liblsl": pylsl.library_version(),
+        },
+        "git": _git_commit(),
+        "quick": quick,
+        "duration_s": round(duration_s, 1),
+        "argv": list(argv),
+    }
+
+
+def _f(x: float | None, spec: str = ".2f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def format_table(results: dict[str, dict[str, Any]]) -> str:
+    """Return the human summary: one row per scenario (and peer)."""
+    head = (
+        f"{'scenario':<17} {'chain':<11} {'p50 ms':>7} {'p99 ms':>7} {'p999 ms':>8} "
+        f"{'x p50':>6} {'x p99':>6} {'cores':>6} {'x cpu':>6} {'lost':>5} {'RSS MB':>7}"
+    )
+    rows = [head, "-" * len(head)]
+    for name, r in results.items():
+        e, f = r["e2e_ms"], r["floor_e2e_ms"]
+        rows.append(
+            f"{name:<17} {'bci-bridge':<11} {_f(e['p50']):>7} {_f(e['p99']):>7} "
+            f"{_f(e['p999']):>8} {_f(r['ratio_p50']):>6} {_f(r['ratio_p99']):>6} "
+            f"{_f(r['cpu_cores'], '.3f'):>6} {_f(r['cpu_ratio']):>6} "
+            f"{_f(r['samples_lost'], 'd'):>5} {_f(r['rss_mb'], '.0f'):>7}"
+        )
+        rows.append(
+            f"{'':<17} {'floor':<11} {_f(f['p50']):>7} {_f(f['p99']):>7} {_f(f['p999']):>8} "
+            f"{'':>6} {'':>6} {_f(r['floor_cpu_cores'], '.3f'):>6} {'':>6} "
+            f"{_f(r['floor_samples_lost'], 'd'):>5} {_f(r['floor_rss_mb'], '.0f'):>7}"
+        )
+        for peer, p in r.get("peers", {}).items():
+            pe = p["e2e_ms"]
+            rows.append(
+                f"{'':<17} {peer:<11} {_f(pe['p50']):>7} {_f(pe['p99']):>7} "
+                f"{_f(pe['p999']):>8} {_f(p['ratio_p50']):>6} {_f(p['ratio_p99']):>6} "
+                f"{_f(p['cpu_cores'], '.3f'):>6} {_f(p['cpu_ratio']):>6} "
+                f"{_f(p['samples_lost'], 'd'):>5} {_f(p['rss_mb'], '.0f'):>7}"
+            )
+        if r.get("error"):
+            rows.append(f"{'':<17} error: {r['error'].splitlines()[0]}")
+    return "\n".join(rows)

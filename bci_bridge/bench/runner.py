@@ -1,0 +1,377 @@
+"""Run scenarios block by block, alternating bci-bridge, the floor (and peers), in processes.
+
+One block: start the producer, the chain and the client; wait until the client can receive
+(so the chain is prepared); tell the producer to go; stream for the block's duration while
+printing progress; stop the chain the way it stops cleanly (bci-bridge: the bridge drains and
+sends end-of-stream, the runtime exits on it); tell the client how many samples the chain
+emitted; account for every sample.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bci_bridge.bench.children import BenchError, Child, CpuMeter
+from bci_bridge.bench.eegnet import eegnet_path
+from bci_bridge.bench.peers import available_peers
+from bci_bridge.bench.pipelines import output_node, pipeline_toml
+from bci_bridge.bench.report import Block, summarise
+from bci_bridge.bench.scenarios import Scenario
+from bci_bridge.errors import ConfigError
+
+__all__ = ["BenchOptions", "run_scenario"]
+
+#: Outputs of the first WARMUP_S seconds of a block are not counted in its latencies.
+WARMUP_S = 0.2
+#: Pause between "everything is ready" and "go", so start-up work does not count as CPU.
+SETTLE_S = 0.1
+_PY = [sys.executable, "-m"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchOptions:
+    """How to run.
+
+    Parameters
+    ----------
+    quick : bool
+        Short blocks, one per chain.
+    block_s : float or None
+        Seconds per block (default: the scenario's).
+    blocks : int or None
+        Blocks per chain (default: the scenario's).
+    peers : bool
+        Also run the relay peers that are installed.
+    cache_dir : Path or None
+        Where the ONNX model is cached (default: see :func:`eegnet_path`).
+    """
+
+    quick: bool = False
+    block_s: float | None = None
+    blocks: int | None = None
+    peers: bool = False
+    cache_dir: Path | None = None
+
+
+@dataclass(slots=True)
+class _Names:
+    stream: str
+    dir: Path
+    in_ep: str
+    out: str  # LSL name (relay) or ZeroMQ endpoint
+
+
+def _chain_bci(s: Scenario, n: _Names, opts: BenchOptions) -> list[tuple[str, list[str]]]:
+    toml = n.dir / "pipeline.toml"
+    toml.write_text(
+        pipeline_toml(s, stream=n.stream, in_endpoint=n.in_ep, out=n.out, cache_dir=opts.cache_dir)
+    )
+    run = [*_PY, "bci_bridge", "run", str(toml), "--exit-on-eos", "--info-timeout", "60"]
+    run += ["--summary", str(n.dir / "runtime.json")]
+    if s.output == "zmq":
+        run += ["--wait-subscribers", "1"]
+    bridge = [*_PY, "bci_bridge", "bridge", "--name", n.stream, "--endpoint", n.in_ep]
+    bridge += [
+        "--wait-subscribers",
+        "1",
+        "--timeout",
+        "60",
+        "--summary",
+        str(n.dir / "bridge.json"),
+    ]
+    return [("bridge", bridge), ("runtime", run)]
+
+
+def _chain_floor(s: Scenario, n: _Names, opts: BenchOptions) -> list[tuple[str, list[str]]]:
+    shape = ["--channels", str(s.channels), "--rate", f"{s.rate:g}"]
+    floor = [*_PY, "bci_bridge.bench.floor"]
+    if s.work == "relay":
+        return [("floor-relay", [*floor, "relay", "--in", n.stream, "--out", n.out, *shape])]
+    worker = [*floor, "worker", "--work", s.work, "--in", n.in_ep, "--out", n.out, *shape]
+    if s.work == "decode":
+        model = eegnet_path(s.channels, round(s.rate), s.rate, opts.cache_dir)
+        worker += ["--model", str(model)]
+    return [
+        ("floor-bridge", [*floor, "bridge", "--in", n.stream, "--endpoint", n.in_ep]),
+        ("floor-worker", worker),
+    ]
+
+
+def _chain_peer(prefix: list[str]) -> Callable[[Scenario, _Names, BenchOptions], Any]:
+    def chain(s: Scenario, n: _Names, opts: BenchOptions) -> list[tuple[str, list[str]]]:
+        shape = ["--channels", str(s.channels), "--rate", f"{s.rate:g}"]
+        return [("peer", [*prefix, "--in", n.stream, "--out", n.out, *shape])]
+
+    return chain
+
+
+def _floor_expected(s: Scenario, sent: int) -> int:
+    """Return how many samples the floor emits for ``sent`` inputs."""
+    if s.work == "wearable":
+        return sent // max(1, round(0.1 * s.rate))
+    if s.work == "decode":  # one output per sample once the 1 s window is full
+        return max(0, sent - round(s.rate) + 1)
+    return sent
+
+
+class _Progress:
+    def __init__(self, say: Callable[[str], None], label: str) -> None:
+        self.say = say
+        self.label = label
+        self.outputs = 0
+        self.p50: float | None = None
+
+    def line(self, elapsed: float) -> None:
+        p50 = "-" if self.p50 is None else f"{self.p50:.3f}"
+        self.say(f"  {self.label}  {elapsed:5.1f} s  outputs {self.outputs:7d}  p50 {p50} ms")
+
+
+def _block(
+    s: Scenario,
+    chain: str,
+    make: Callable[[Scenario, _Names, BenchOptions], list[tuple[str, list[str]]]],
+    label: str,
+    block_s: float,
+    work: Path,
+    opts: BenchOptions,
+    say: Callable[[str], None],
+) -> Block:
+    """Run one block of one chain; return what it measured."""
+    d = Path(tempfile.mkdtemp(prefix="b", dir=work))
+    stream = f"bench-{d.name}-{s.name}"
+    out = f"{stream}-out" if s.output == "lsl" else f"ipc://{d}/out"
+    names = _Names(stream=stream, dir=d, in_ep=f"ipc://{d}/in", out=out)
+    specs = make(s, names, opts)
+    children: list[Child] = []
+    try:
+        producer = Child(
+            "producer",
+            [
+                *_PY,
+                "bci_bridge.bench.producer",
+                "--name",
+                stream,
+                "--channels",
+                str(s.channels),
+                "--rate",
+                f"{s.rate:g}",
+                "--chunk",
+                str(s.chunk_size),
+                "--duration",
+                f"{block_s:g}",
+            ],
+            d / "producer.log",
+        )
+        children.append(producer)
+        chain_procs = [Child(name, argv, d / f"{name}.log") for name, argv in specs]
+        children += chain_procs
+        if s.output == "lsl":
+            src = ["--lsl", out]
+        else:
+            src = ["--zmq", out, "--format", "wire" if chain == "bci-bridge" else "raw"]
+        client = Child(
+            "client",
+            [*_PY, "bci_bridge.bench.client", *src, "--out", str(d / "ages.npz")],
+            d / "client.log",
+        )
+        children.append(client)
+        watch = (producer, *chain_procs)
+        producer.expect("ready", 60.0, watch=(client, *chain_procs))
+        client.expect("ready", 90.0, watch=watch)
+        for c in chain_procs:
+            if c.name.startswith("floor"):
+                c.expect("ready", 60.0, watch=(producer, client, *chain_procs))
+        time.sleep(SETTLE_S)
+        meter = CpuMeter(chain_procs)
+        meter.start()
+        producer.send("go")
+        sent_info = _stream(producer, client, chain_procs, meter, _Progress(say, label), block_s)
+        cpu, wall = meter.cores()
+        sent = int(sent_info["sent"])
+        stages: dict[str, Any] = {}
+        if chain == "bci-bridge":
+            lost_in, emitted = _stop_bci(s, chain_procs, d, stages)
+            lost_in += sent - stages.pop("_received")
+        else:
+            emitted = _floor_expected(s, sent)
+            lost_in = 0
+        client.send(f"end {emitted}")
+        result = client.expect_json("outputs", 60.0)
+        if chain != "bci-bridge":
+            counts = _stop_floor(chain_procs)
+            if counts:
+                lost_in = sent - counts[0]["received"]
+                emitted = counts[-1]["emitted"]
+        lost = max(0, lost_in) + max(0, emitted - int(result["samples"]))
+        producer.send("exit")
+        producer.stop(signal.SIGTERM, 5.0)
+        with np.load(d / "ages.npz") as z:
+            ages, hops = z["age_ms"], z["hop_ms"]
+        # Windowed work (decode, band power) starts emitting once its 1 s window is full.
+        emitting_s = max(0.1, wall - (1.0 if s.work in ("decode", "wearable") else 0.0))
+        skip = int(WARMUP_S * ages.size / emitting_s)
+        skip_hops = int(WARMUP_S * hops.size / emitting_s)
+        block = Block(
+            chain=chain,
+            ages_ms=ages[skip:],
+            hops_ms=hops[skip_hops:],
+            cpu_cores=cpu,
+            wall_s=wall,
+            rss_mb=meter.rss_peak_mb,
+            samples_sent=sent,
+            samples_lost=lost,
+            outputs=int(result["outputs"]),
+            stages=stages,
+        )
+        e = block.ages_ms
+        say(
+            f"  {label}  done: {block.outputs} outputs, p50 {np.median(e) if e.size else 0:.3f} "
+            f"ms, p99 {np.percentile(e, 99) if e.size else 0:.3f} ms, {cpu:.3f} cores, "
+            f"{meter.rss_peak_mb:.0f} MB, lost {lost}"
+        )
+        shutil.rmtree(d, ignore_errors=True)
+        return block
+    finally:
+        for c in reversed(children):
+            c.close()
+
+
+def _stream(
+    producer: Child,
+    client: Child,
+    chain: list[Child],
+    meter: CpuMeter,
+    progress: _Progress,
+    block_s: float,
+) -> dict[str, Any]:
+    """Wait for the producer's totals, printing progress; return them."""
+    t0 = time.monotonic()
+    deadline = t0 + block_s + 60.0
+    next_line = t0 + 1.0
+    while True:
+        try:
+            line = producer.lines.get(timeout=0.2)
+        except queue.Empty:
+            line = ""
+        if line.startswith("{"):
+            obj: dict[str, Any] = json.loads(line)
+            if "error" in obj:
+                raise BenchError(f"producer: {obj['error']}")
+            if "sent" in obj:
+                return obj
+        while not client.lines.empty():
+            msg = client.lines.get()
+            if msg.startswith("{") and "progress" in msg:
+                p = json.loads(msg)
+                progress.outputs, progress.p50 = p["progress"], p["p50"]
+        meter.sample_rss()
+        now = time.monotonic()
+        if now >= next_line:
+            next_line += 1.0
+            progress.line(now - t0)
+        for c in (producer, client, *chain):
+            if not c.alive():
+                raise BenchError(c.failed() or f"{c.name} exited early:\n{c.tail()}")
+        if now > deadline:
+            raise BenchError("the producer did not finish in time")
+
+
+def _stop_bci(s: Scenario, chain: list[Child], d: Path, stages: dict[str, Any]) -> tuple[int, int]:
+    """Stop the bridge (it drains and sends EOS), let the runtime end; read their summaries."""
+    bridge, runtime = chain
+    bridge.stop(signal.SIGINT, 15.0)
+    try:
+        runtime.proc.wait(timeout=20.0)
+    except subprocess.TimeoutExpired:  # it missed the EOS: stop it, then report
+        runtime.stop(signal.SIGINT, 10.0)
+    for c in chain:
+        msg = c.failed()
+        if msg:
+            raise BenchError(msg)
+    summary = json.loads((d / "runtime.json").read_text())
+    node = summary["nodes"][output_node(s)]
+    for name, n in summary["nodes"].items():
+        stages[f"node.{name}_ms"] = n["call_ms"]
+        if n["errors"]:
+            raise BenchError(f"node {name}: {n['errors']} errors, first: {n['first_error']}")
+    if summary["outputs"]:
+        stages["runtime_output_age_ms"] = summary["outputs"][0]["age_ms"]
+    stages["_received"] = int(summary["samples_received"])
+    return 0, int(node["outputs"])
+
+
+def _stop_floor(chain: list[Child]) -> list[dict[str, Any]]:
+    """Stop the floor's processes; return their sample counts (first to last stage)."""
+    counts = []
+    for c in chain:  # all at once: each drains within 50 ms
+        if c.alive():
+            c.proc.send_signal(signal.SIGINT)
+    for c in chain:
+        c.stop(signal.SIGINT, 10.0)
+        if c.name.startswith("floor"):
+            counts.append(c.expect_json("received", 5.0))
+        elif c.failed():
+            raise BenchError(c.failed() or "")
+    return counts
+
+
+def run_scenario(
+    s: Scenario, opts: BenchOptions, work: Path, say: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, npt.NDArray[np.float64]]]:
+    """Run one scenario: bci-bridge and the floor (and peers) in alternating blocks.
+
+    Returns
+    -------
+    summary : dict
+        The scenario's JSON entry (see :mod:`bci_bridge.bench.report`).
+    ages : dict
+        Per chain, the ages of all its outputs in ms, shape (n_outputs,), warm-up removed.
+    """
+    block_s = opts.block_s or (s.quick_block_s if opts.quick else s.block_s)
+    n_blocks = opts.blocks or (s.quick_blocks if opts.quick else s.blocks)
+    chains: list[tuple[str, Callable[[Scenario, _Names, BenchOptions], Any]]] = [
+        ("bci-bridge", _chain_bci),
+        ("floor", _chain_floor),
+    ]
+    peer_blocks: dict[str, Sequence[Block]] | None = None
+    if opts.peers and s.work == "relay":
+        peer_blocks = {}
+        for name, prefix in available_peers().items():
+            chains.append((name, _chain_peer(prefix)))
+            peer_blocks[name] = []
+    got: dict[str, list[Block]] = {name: [] for name, _ in chains}
+    errors: list[str] = []
+    failed: set[str] = set()
+    for i in range(n_blocks):
+        for name, make in chains:
+            if name in failed:
+                continue
+            label = f"{s.name} [{i + 1}/{n_blocks} {name}]"
+            try:
+                got[name].append(_block(s, name, make, label, block_s, work, opts, say))
+            except (BenchError, ConfigError, OSError, ValueError, KeyError) as exc:
+                failed.add(name)
+                errors.append(f"{name}: {exc}")
+                say(f"  {label}  FAILED: {exc}")
+    if peer_blocks is not None:
+        for name in peer_blocks:
+            peer_blocks[name] = got[name]
+    ages = {
+        name: np.concatenate([b.ages_ms for b in blocks]) if blocks else np.empty(0)
+        for name, blocks in got.items()
+    }
+    return summarise(s, got["bci-bridge"], got["floor"], peer_blocks, errors), ages

@@ -1,0 +1,166 @@
+"""The relay scenario built with ezmsg, for ``bci-bridge bench --peers``.
+
+Runs in the ezmsg venv made by ``setup.sh`` (never in the project's venv)::
+
+    .venv-peers/ezmsg/bin/python benchmarks/peers/ezmsg_relay.py \
+        --in SOURCE --out FILTERED --channels 64 --rate 250
+
+One ezmsg System in one process, wired the way the ezmsg-lsl guide shows: an ``LSLInletUnit``
+reads the LSL stream ``--in``, ezmsg-sigproc's ``ButterworthFilter`` applies a causal
+band-pass (second-order sections, state kept across messages) and an ``LSLOutletUnit`` pushes
+every filtered sample to the LSL outlet ``--out``.
+
+Timestamps: the inlet keeps the LSL clock (``use_lsl_clock=True``) and the outlet is told so
+(``assume_lsl_clock=True``), and LSL's post-processing is off (``processing_flags=0``: no
+clock-sync, no dejitter; producer and relay share one host clock). Two things in ezmsg-lsl
+1.17.1 still move timestamps:
+
+- its outlet pushes a regular-rate message with the single timestamp ``offset + n / rate``,
+  which LSL takes as the stamp of the message's last sample, but the last sample is at
+  ``offset + (n - 1) / rate``: every sample leaves one period late (4 ms at 250 Hz). No
+  setting changes that, so this relay's outlet (:class:`Outlet`) moves the offset back by one
+  period before pushing (one ``replace`` of the message per push, no extra unit or hop);
+- a message from a regular-rate stream keeps only its first timestamp (a ``TimeAxis`` with an
+  offset and ``1 / rate`` steps), so when the inlet pulls several samples at once, the later
+  ones leave stamped on that grid, not with their own stamps. Nothing to correct there.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import ezmsg.core as ez
+from ezmsg.lsl.inlet import LSLInfo, LSLInletSettings, LSLInletUnit
+from ezmsg.lsl.outlet import LSLOutletSettings, LSLOutletUnit, OutletProcessor
+from ezmsg.sigproc.butterworthfilter import ButterworthFilter, ButterworthFilterSettings
+from ezmsg.util.messages.axisarray import AxisArray
+from ezmsg.util.messages.util import replace
+
+
+class LastSampleStampProcessor(OutletProcessor):
+    """ezmsg-lsl's outlet processor, pushing each sample with its own input timestamp.
+
+    For a ``TimeAxis`` (offset + gain), ezmsg-lsl passes ``value(n)`` as the timestamp of the
+    last of ``n`` samples; that is ``value(n - 1) + gain``. Moving the offset back by one gain
+    makes the pushed stamp ``value(n - 1)``, the last sample's own.
+    """
+
+    def _process(self, message: AxisArray) -> None:
+        time_axis = message.axes["time"]
+        if hasattr(time_axis, "gain"):
+            shifted = replace(time_axis, offset=time_axis.offset - time_axis.gain)
+            message = replace(message, axes={**message.axes, "time": shifted})
+        super()._process(message)
+
+
+class Outlet(LSLOutletUnit):
+    """ezmsg-lsl's outlet unit with :class:`LastSampleStampProcessor` as its processor."""
+
+    def create_processor(self) -> None:
+        """Make the processor (ezmsg-lsl opens the LSL outlet on the first message)."""
+        super().create_processor()
+        self.processor = LastSampleStampProcessor(settings=self.SETTINGS)
+
+
+class RelaySettings(ez.Settings):
+    """What the relay reads, how it filters and where it writes.
+
+    Attributes
+    ----------
+    source : str
+        Name of the LSL stream to read.
+    channels : int
+        Channel count the stream must have.
+    sink : str
+        Name of the LSL outlet to create.
+    low, high : float
+        Band edges of the band-pass, Hz.
+    order : int
+        Butterworth order of each edge: the band-pass has ``2 * order`` poles.
+    """
+
+    source: str
+    channels: int
+    sink: str
+    low: float = 8.0
+    high: float = 30.0
+    order: int = 4
+
+
+class Relay(ez.Collection):
+    """LSL inlet -> Butterworth band-pass -> LSL outlet."""
+
+    SETTINGS = RelaySettings
+
+    INLET = LSLInletUnit()
+    FILTER = ButterworthFilter()
+    OUTLET = Outlet()
+
+    def configure(self) -> None:
+        """Pass the relay's settings down to its three units."""
+        self.INLET.apply_settings(
+            LSLInletSettings(
+                info=LSLInfo(name=self.SETTINGS.source, channel_count=self.SETTINGS.channels),
+                use_lsl_clock=True,
+                processing_flags=0,
+            )
+        )
+        self.FILTER.apply_settings(
+            ButterworthFilterSettings(
+                order=self.SETTINGS.order,
+                cuton=self.SETTINGS.low,
+                cutoff=self.SETTINGS.high,
+                coef_type="sos",
+            )
+        )
+        self.OUTLET.apply_settings(
+            LSLOutletSettings(
+                stream_name=self.SETTINGS.sink,
+                stream_type="EEG",
+                use_message_timestamp=True,
+                assume_lsl_clock=True,
+            )
+        )
+
+    def network(self) -> ez.NetworkDefinition:
+        """Wire inlet to filter to outlet."""
+        return (
+            (self.INLET.OUTPUT_SIGNAL, self.FILTER.INPUT_SIGNAL),
+            (self.FILTER.OUTPUT_SIGNAL, self.OUTLET.INPUT_SIGNAL),
+        )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the relay command line (the arguments ``bci-bridge bench`` appends)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--in", dest="source", required=True, help="LSL stream to read")
+    parser.add_argument("--out", dest="sink", required=True, help="LSL outlet to create")
+    parser.add_argument("--channels", type=int, required=True, help="channels of --in")
+    parser.add_argument("--rate", type=float, required=True, help="sample rate of --in, Hz")
+    parser.add_argument("--low", type=float, default=8.0, help="low band edge, Hz")
+    parser.add_argument("--high", type=float, default=30.0, help="high band edge, Hz")
+    parser.add_argument("--order", type=int, default=4, help="Butterworth order per edge")
+    args = parser.parse_args(argv)
+    if not 0 < args.low < args.high < args.rate / 2:
+        parser.error(f"need 0 < low < high < rate/2, got {args.low}, {args.high}, {args.rate}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the relay until interrupted (SIGINT or SIGTERM)."""
+    args = parse_args(argv)
+    relay = Relay(
+        RelaySettings(
+            source=args.source,
+            channels=args.channels,
+            sink=args.sink,
+            low=args.low,
+            high=args.high,
+            order=args.order,
+        )
+    )
+    ez.run(RELAY=relay)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Launch the Timeflux relay application (``timeflux_relay.yaml``) for ``bci-bridge bench --peers``.
+
+Runs in the Timeflux venv made by ``setup.sh`` (never in the project's venv)::
+
+    .venv-peers/timeflux/bin/python benchmarks/peers/timeflux_relay.py \
+        --pylsl-lib /path/to/liblsl.so --in SOURCE --out FILTERED --channels 64 --rate 250
+
+It is the ``timeflux`` command with the application file filled in from the command line:
+Timeflux renders an application as a Jinja template over the environment, so the options
+become ``BCI_RELAY_*`` variables and Timeflux's own ``main()`` runs the file. Timeflux starts
+one worker process per graph, so the relay is this process plus one worker.
+
+Timeflux 0.17.2 calls ``pylsl.resolve_stream``, which pylsl 1.18 removed, so its venv has
+pylsl 1.16.2, which ships no liblsl: ``--pylsl-lib`` (or ``PYLSL_LIB``) names the liblsl that
+the project's pylsl 1.18 ships. SIGTERM stops the relay like Ctrl-C does (Timeflux handles
+only SIGINT), and the worker gets SIGTERM if this process dies, so no worker is orphaned.
+
+Timestamps: Timeflux's LSL ``Receive`` node always opens its inlet with LSL's clock-sync and
+dejitter post-processing (whatever its ``clocksync``/``dejitter`` options say), so the stamps
+it passes on are the dejittered ones: equal to the input's when the input is stamped on a
+regular grid, smoothed otherwise. Nothing in Timeflux's options turns that off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+APP = Path(__file__).resolve().with_name("timeflux_relay.yaml")
+_PR_SET_PDEATHSIG = 1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Read the relay command line (the arguments ``bci-bridge bench`` appends, and ours)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--in", dest="source", required=True, help="LSL stream to read")
+    parser.add_argument("--out", dest="sink", required=True, help="LSL outlet to create")
+    parser.add_argument("--channels", type=int, required=True, help="channels of --in")
+    parser.add_argument("--rate", type=float, required=True, help="sample rate of --in, Hz")
+    parser.add_argument("--low", type=float, default=8.0, help="low band edge, Hz")
+    parser.add_argument("--high", type=float, default=30.0, help="high band edge, Hz")
+    parser.add_argument("--order", type=int, default=4, help="Butterworth order per edge")
+    parser.add_argument(
+        "--graph-rate",
+        type=float,
+        default=0.0,
+        help="Timeflux graph rate, Hz (0, the default, is its fastest: no sleep between passes)",
+    )
+    parser.add_argument(
+        "--pylsl-lib",
+        default=os.environ.get("PYLSL_LIB"),
+        help="liblsl for pylsl 1.16 to load (default: $PYLSL_LIB)",
+    )
+    args = parser.parse_args(argv)
+    if not 0 < args.low < args.high < args.rate / 2:
+        parser.error(f"need 0 < low < high < rate/2, got {args.low}, {args.high}, {args.rate}")
+    if not args.pylsl_lib or not Path(args.pylsl_lib).is_file():
+        parser.error(f"--pylsl-lib: no liblsl file at {args.pylsl_lib!r}")
+    return args
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into the KeyboardInterrupt that Timeflux stops on."""
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """In a forked worker: ask Linux to send SIGTERM when the launcher dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Fill in the application's variables and run Timeflux on it until interrupted."""
+    args = parse_args(argv)
+    os.environ["PYLSL_LIB"] = str(Path(args.pylsl_lib).resolve())
+    os.environ.update(
+        {
+            "BCI_RELAY_IN": args.source,
+            "BCI_RELAY_OUT": args.sink,
+            "BCI_RELAY_CHANNELS": str(args.channels),
+            "BCI_RELAY_RATE": repr(args.rate),
+            "BCI_RELAY_LOW": repr(args.low),
+            "BCI_RELAY_HIGH": repr(args.high),
+            "BCI_RELAY_ORDER": str(args.order),
+            "BCI_RELAY_GRAPH_RATE": repr(args.graph_rate),
+        }
+    )
+    # Timeflux logs every start-up step at INFO on the console; keep the relay quiet.
+    os.environ.setdefault("TIMEFLUX_LOG_LEVEL_CONSOLE", "WARNING")
+    signal.signal(signal.SIGTERM, _interrupt)
+    if sys.platform.startswith("linux"):
+        os.register_at_fork(after_in_child=_die_with_parent)
+
+    from timeflux.timeflux import main as timeflux_main  # after PYLSL_LIB is set
+
+    sys.argv = ["timeflux", str(APP)]
+    timeflux_main()
+
+
+if __name__ == "__main__":
+    main()

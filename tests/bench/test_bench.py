@@ -1,0 +1,213 @@
+"""``bci-bridge bench``: a real end-to-end run, the gate's logic, the floor and the model.
+
+No timing assertions: the tests check keys, counts, orderings, and that the ratios are the
+quotients of the numbers reported beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from bci_bridge.bench.compare import compare, format_verdicts
+from bci_bridge.bench.eegnet import build_eegnet, eegnet_path
+from bci_bridge.bench.floor import _decode_step, _wearable_step
+from bci_bridge.bench.pipelines import pipeline_toml
+from bci_bridge.bench.scenarios import SCENARIOS, pick_scenarios
+from bci_bridge.config import parse_pipeline
+from bci_bridge.errors import ConfigError
+
+LATENCY_KEYS = {"p50", "p99", "p999", "max", "count"}
+
+
+def _bench(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)  # conftest set LSLAPICFG: LSL stays on this machine
+    return subprocess.run(
+        [sys.executable, "-m", "bci_bridge", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_relay_end_to_end_accounts_for_every_sample(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = _bench("relay-64x250", "--quick", "--duration", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "relay-64x250 [1/1 bci-bridge]" in proc.stdout  # progress lines
+    doc = json.loads(out.read_text())
+    assert set(doc["meta"]) >= {"machine", "versions", "git", "quick", "duration_s"}
+    assert doc["meta"]["quick"] is True
+    assert list(doc["scenarios"]) == ["relay-64x250"]
+    r = doc["scenarios"]["relay-64x250"]
+    assert "error" not in r
+    assert (r["channels"], r["rate"], r["chunk_size"]) == (64, 250.0, 1)
+    # 1 s at 250 Hz, one sample per push; every sample came back, through both chains.
+    assert r["samples_sent"] == 250
+    assert r["samples_lost"] == 0
+    assert r["floor_samples_lost"] == 0
+    chains = [b["chain"] for b in r["blocks"]]
+    assert chains == ["bci-bridge", "floor"]
+    for block in r["blocks"]:
+        assert block["samples_sent"] == 250
+        assert block["outputs"] == 250  # one output per input sample
+        assert block["samples_lost"] == 0
+        assert 0 < block["e2e_ms"]["count"] <= 250
+    for key in ("e2e_ms", "floor_e2e_ms"):
+        lat = r[key]
+        assert set(lat) == LATENCY_KEYS
+        assert 0 < lat["p50"] <= lat["p99"] <= lat["p999"] <= lat["max"]
+    assert r["ratio_p50"] == round(r["e2e_ms"]["p50"] / r["floor_e2e_ms"]["p50"], 4)
+    assert r["ratio_p99"] == round(r["e2e_ms"]["p99"] / r["floor_e2e_ms"]["p99"], 4)
+    assert r["cpu_cores"] > 0
+    assert r["floor_cpu_cores"] > 0
+    assert r["cpu_ratio"] == round(r["cpu_cores"] / r["floor_cpu_cores"], 4)
+    assert r["rss_mb"] > 0
+    assert r["floor_rss_mb"] > 0
+    # The runtime's per-node call times are in the stage breakdown.
+    assert r["stages"]["node.bandpass_ms"]["p50"] > 0
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    proc = _bench("relay-64x9", "--json", str(tmp_path / "x.json"))
+    assert proc.returncode == 2
+    assert "unknown scenario 'relay-64x9'" in proc.stderr
+    assert "relay-64x250" in proc.stderr  # lists the known ones
+    missing = tmp_path / "nope.json"
+    proc = _bench("--quick", "--compare", str(missing), "--json", str(tmp_path / "x.json"))
+    assert proc.returncode == 2
+    assert "baseline file not found" in proc.stderr
+    assert str(missing) in proc.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+# -- the gate ----------------------------------------------------------------------------------
+
+
+def _doc(**scenarios: dict[str, Any]) -> dict[str, Any]:
+    base = {"ratio_p50": 1.1, "ratio_p99": 1.2, "samples_lost": 0}
+    return {"meta": {"quick": True}, "scenarios": {k: {**base, **v} for k, v in scenarios.items()}}
+
+
+def test_compare_flags_a_regression_beyond_tolerance() -> None:
+    baseline = _doc(a={}, b={})
+    current = _doc(a={"ratio_p50": 1.1 * 1.3}, b={"ratio_p99": 1.2 * 1.49})
+    verdicts = {v.scenario: v for v in compare(current, baseline, 0.25)}
+    assert verdicts["a"].status == "fail"
+    assert "ratio_p50 1.430 > 1.375" in verdicts["a"].reasons[0]
+    assert verdicts["b"].status == "pass"  # p99 allows twice the tolerance by default
+    strict = {v.scenario: v for v in compare(current, baseline, 0.25, tolerance_p99=0.25)}
+    assert strict["b"].status == "fail"
+    assert "ratio_p99" in strict["b"].reasons[0]
+
+
+def test_compare_tolerates_noise_and_improvements() -> None:
+    baseline = _doc(a={}, b={})
+    current = _doc(a={"ratio_p50": 1.1 * 1.2, "ratio_p99": 1.2 * 1.4}, b={"ratio_p50": 0.9})
+    assert [v.status for v in compare(current, baseline, 0.25)] == ["pass", "pass"]
+
+
+def test_compare_reports_missing_new_lost_and_broken_scenarios() -> None:
+    baseline = _doc(a={}, gone={}, lossy={}, broken={})
+    current = _doc(
+        a={},
+        fresh={},
+        lossy={"samples_lost": 3},
+        broken={"ratio_p50": None, "ratio_p99": None, "error": "bci-bridge: runtime exited"},
+    )
+    verdicts = {v.scenario: v for v in compare(current, baseline, 0.25)}
+    assert verdicts["a"].status == "pass"
+    assert verdicts["gone"].status == "missing"
+    assert verdicts["fresh"].status == "new"
+    assert verdicts["lossy"].status == "fail"
+    assert "lost 3 samples" in verdicts["lossy"].reasons
+    assert verdicts["broken"].status == "fail"
+    assert "could not run: bci-bridge: runtime exited" in verdicts["broken"].reasons
+    table = format_verdicts(list(verdicts.values()))
+    for word in ("PASS", "MISSING", "NEW", "FAIL", "lost 3 samples", "1.100 / 1.100"):
+        assert word in table
+
+
+def test_compare_refuses_what_is_not_bench_json() -> None:
+    with pytest.raises(ConfigError, match="not a bench JSON"):
+        compare({"scenarios": {}}, {"e2e": 1}, 0.25)
+    with pytest.raises(ConfigError, match="tolerance"):
+        compare(_doc(), _doc(), -0.1)
+
+
+# -- scenarios, the model, the floor -----------------------------------------------------------
+
+
+def test_every_scenario_makes_a_valid_pipeline(tmp_path: Path) -> None:
+    for s in SCENARIOS.values():
+        out = "x-out" if s.output == "lsl" else "ipc:///tmp/x-out"
+        text = pipeline_toml(
+            s, stream="x", in_endpoint="ipc:///tmp/x-in", out=out, cache_dir=tmp_path
+        )
+        pipeline = parse_pipeline(tomllib.loads(text))  # resolves the real modules and params
+        assert pipeline.outputs[0].node == pipeline.nodes[-1].name
+    assert [s.name for s in pick_scenarios([])] == list(SCENARIOS)
+    with pytest.raises(ConfigError, match="unknown scenario"):
+        pick_scenarios(["decode-1x1"])
+
+
+def test_eegnet_runs_in_onnxruntime_and_is_cached(tmp_path: Path) -> None:
+    path = eegnet_path(8, 250, 250.0, tmp_path)
+    assert eegnet_path(8, 250, 250.0, tmp_path) == path
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (inp,) = session.get_inputs()
+    assert inp.shape == ["batch", 8, 250]
+    x = np.random.default_rng(1).standard_normal((3, 8, 250)).astype(np.float32)
+    (p,) = session.run(None, {inp.name: x})
+    assert p.shape == (3, 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["classes"] == "left,right"
+    # 1 kHz input is pooled to ~250 Hz inside the model: same output shape.
+    fast = build_eegnet(8, 1000, 1000.0)
+    assert [o.name for o in fast.graph.output] == ["p"]
+
+
+def test_floor_decode_runs_the_model_at_every_sample_once_the_window_is_full(
+    tmp_path: Path,
+) -> None:
+    rate = 250
+    args = argparse.Namespace(
+        channels=4, rate=float(rate), model=str(eegnet_path(4, rate, float(rate), tmp_path))
+    )
+    step = _decode_step(args)
+    data = np.random.default_rng(2).standard_normal((rate + 10, 4)).astype(np.float32)
+    outs = [step(data[i : i + 1]) for i in range(rate - 1)]
+    assert all(o is None for o in outs)  # the 1 s window is filling
+    rows = [step(data[i : i + 1]) for i in range(rate - 1, rate + 10)]
+    assert all(r is not None and r.shape == (1, 2) for r in rows)
+    assert all(np.isclose(float(r.sum()), 1.0, rtol=1e-5) for r in rows if r is not None)
+    five = step(data[:5])
+    assert five is not None
+    assert five.shape == (5, 2)
+
+
+def test_floor_wearable_emits_log_band_power_every_hop() -> None:
+    step = _wearable_step(argparse.Namespace(channels=3, rate=250.0))
+    t = np.arange(500) / 250.0
+    data = np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 20 * t), t * 0], axis=1)
+    outs = [step(data[i : i + 1].astype(np.float32)) for i in range(500)]
+    rows = [o for o in outs if o is not None]
+    assert len(rows) == 500 // 25
+    last = rows[-1].reshape(3, 2)  # (channel, band): mu 8-13 Hz, beta 13-30 Hz
+    assert last[0, 0] > last[0, 1]  # 10 Hz: mu dominates
+    assert last[1, 1] > last[1, 0]  # 20 Hz: beta dominates
+    assert last[2].max() < last[0].min()  # the flat channel has the least power
