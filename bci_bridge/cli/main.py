@@ -7,7 +7,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bci_bridge.cli import bridge_cmd, demo_cmd, list_cmd, run_cmd, stream_cmd
+from bci_bridge.cli import (
+    bench_cmd,
+    bridge_cmd,
+    demo_cmd,
+    list_cmd,
+    run_cmd,
+    stream_cmd,
+    train_cmd,
+)
 from bci_bridge.cli.common import setup_logging
 from bci_bridge.errors import BciBridgeError
 
@@ -27,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for mod in (demo_cmd, stream_cmd, bridge_cmd, run_cmd, list_cmd):
+    for mod in (demo_cmd, stream_cmd, bridge_cmd, run_cmd, list_cmd, bench_cmd, train_cmd):
         mod.add_parser(sub)
     return parser
 
