@@ -25,7 +25,7 @@ import zmq
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.lsl import from_lsl, local_clock
 from bci_bridge.stream import StreamInfo
-from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_markers
+from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_markers, send
 
 __all__ = ["Bridge", "BridgeConfig", "BridgeStats"]
 
@@ -199,7 +199,6 @@ class Bridge:
     ) -> None:
         cfg = self.config
         stats = self.stats
-        send = pub.send_multipart
         pull = inlet.pull_chunk
         seq = 0
         index = 0
@@ -223,9 +222,9 @@ class Bridge:
             n = len(ts)
             if n and markers:  # text labels, rare: lists are fine here
                 labels = [row[0] for row in data]
-                send(encode_markers(topic, labels, np.asarray(ts), seq, index, local_clock()))
+                send(pub, encode_markers(topic, labels, np.asarray(ts), seq, index, local_clock()))
             elif n:
-                send(encode_data(topic, data, ts, seq, index, local_clock()), copy=False)
+                send(pub, encode_data(topic, data, ts, seq, index, local_clock()))
             if n:
                 seq += 1
                 index += n
@@ -244,7 +243,7 @@ class Bridge:
                 if report is not None and now >= next_report:
                     report(stats)
                     next_report = now + report_every_s
-        send(encode_eos(topic, seq, index, local_clock()))
+        send(pub, encode_eos(topic, seq, index, local_clock()))
         log.info("sent %d samples in %d frames; end of stream", index, seq)
 
 

@@ -10,6 +10,10 @@
     stream = "SyntheticEEG"         # the stream name on the wire (topic data.<stream>)
     endpoint = "tcp://127.0.0.1:5555"
 
+    [[inputs]]                      # or an LSL stream read directly (same host, no bridge)
+    name = "cues"
+    lsl = "SyntheticEEG-Markers"
+
     [[nodes]]                       # in order; each reads an input or an earlier node
     name = "filter"
     module = "bandpass"             # entry-point name, or "package.module:Class"
@@ -60,11 +64,17 @@ _ENDPOINT = re.compile(r"^(tcp://[^\s]+:\d+|ipc://[^\s]+|inproc://[^\s]+)$")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InputConfig:
-    """A stream the runtime subscribes to: ``data.<stream>`` at ``endpoint``."""
+    """A stream the runtime reads.
+
+    Either from a bridge, ``data.<stream>`` at the ZeroMQ ``endpoint``; or, when ``lsl`` is
+    true, straight from the LSL stream named ``stream`` in the runtime's own loop (single host:
+    no bridge process, one hop less).
+    """
 
     name: str
     stream: str
-    endpoint: str
+    endpoint: str | None
+    lsl: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,20 +208,38 @@ def parse_pipeline(
     for i, item in enumerate(_list(raw, "inputs", required=True)):
         key = f"inputs[{i}]"
         t = _table(item, key)
-        _only(t, {"name", "stream", "endpoint"}, key)
-        stream = _str(t, "stream", key, required=True)
-        endpoint = _str(t, "endpoint", key, required=True)
-        if not _ENDPOINT.match(endpoint):
+        _only(t, {"name", "stream", "endpoint", "lsl"}, key)
+        lsl_name = _str(t, "lsl", key)
+        endpoint: str | None = _str(t, "endpoint", key) or None
+        if lsl_name and endpoint:
             raise ConfigError(
-                f"{endpoint!r} is not a ZeroMQ endpoint (tcp://host:port, ipc://path, inproc://name)",
-                key=f"{key}.endpoint",
+                "give either endpoint (from a bridge) or lsl (read LSL directly), not both",
+                key=f"{key}.lsl",
             )
+        if lsl_name:
+            stream = _str(t, "stream", key) or lsl_name
+            if stream != lsl_name:
+                raise ConfigError("with lsl, stream is the LSL stream's name", key=f"{key}.stream")
+        else:
+            stream = _str(t, "stream", key, required=True)
+            if endpoint is None:
+                raise ConfigError(
+                    'required key is missing (or give lsl = "<stream name>" to read LSL directly)',
+                    key=f"{key}.endpoint",
+                )
+            if not _ENDPOINT.match(endpoint):
+                raise ConfigError(
+                    f"{endpoint!r} is not a ZeroMQ endpoint (tcp://host:port, ipc://path, inproc://name)",
+                    key=f"{key}.endpoint",
+                )
         input_name = _str(t, "name", key) or stream
         if not _NAME.match(input_name):
             raise ConfigError(
                 f"{input_name!r}: use letters, digits, '_' and '-' (or set name)", key=f"{key}.name"
             )
-        inputs.append(InputConfig(name=input_name, stream=stream, endpoint=endpoint))
+        inputs.append(
+            InputConfig(name=input_name, stream=stream, endpoint=endpoint, lsl=bool(lsl_name))
+        )
 
     known: dict[str, str] = {}
     for i, inp in enumerate(inputs):
@@ -301,10 +329,10 @@ def parse_pipeline(
         zmq_ep = _str(t, "zmq", key) or None
         if zmq_ep is not None and not _ENDPOINT.match(zmq_ep):
             raise ConfigError(f"{zmq_ep!r} is not a ZeroMQ endpoint", key=f"{key}.zmq")
-        lsl_name = _str(t, "lsl", key) or None
-        if zmq_ep is None and lsl_name is None:
+        outlet = _str(t, "lsl", key) or None
+        if zmq_ep is None and outlet is None:
             raise ConfigError("an output needs zmq, lsl or both", key=key)
-        outputs.append(OutputConfig(node=node, zmq=zmq_ep, lsl=lsl_name))
+        outputs.append(OutputConfig(node=node, zmq=zmq_ep, lsl=outlet))
     return PipelineConfig(
         name=name, inputs=tuple(inputs), nodes=tuple(nodes), outputs=tuple(outputs), source=source
     )

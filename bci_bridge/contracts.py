@@ -69,9 +69,10 @@ class Module(Protocol):
     returns a chunk or ``None`` when it has nothing to emit yet. The returned arrays must stay
     valid after the next ``step`` (outputs may still be in flight on a socket).
 
-    Optional: ``on_markers(labels, timestamps)`` receives the markers of the input named by the
-    node's ``markers`` key (see :mod:`decoders.epoch`); ``stats() -> dict`` returns counters
-    the runtime adds to the node's report.
+    Optional: ``on_markers(labels, timestamps) -> Chunk | None`` receives the markers of the
+    input named by the node's ``markers`` key and may emit at once what they complete (see
+    :mod:`decoders.epoch`); ``stats() -> dict`` returns counters the runtime adds to the
+    node's report.
     """
 
     Config: ClassVar[type[Any]]

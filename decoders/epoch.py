@@ -102,12 +102,24 @@ class Epoch:
         self.missed = 0
         return info.renamed(type="Epochs")
 
-    def on_markers(self, labels: tuple[str, ...], timestamps: npt.NDArray[np.float64]) -> None:
-        """Queue the markers this node takes (by label)."""
+    def on_markers(
+        self, labels: tuple[str, ...], timestamps: npt.NDArray[np.float64]
+    ) -> Chunk | None:
+        """Queue the markers this node takes (by label).
+
+        Returns
+        -------
+        Chunk or None
+            The epochs of markers that arrived after all their samples (markers travel on
+            their own path and may lag): emitted at once, not at the next data chunk.
+        """
         take = self._take
         for label, stamp in zip(labels, timestamps.tolist(), strict=True):
             if not take or label in take:
                 self._pending.append(stamp)
+        if not self._pending or self._total == 0:
+            return None
+        return self._emit()
 
     def step(self, chunk: Chunk) -> Chunk | None:
         """Store the chunk; emit every epoch whose last sample has now arrived."""

@@ -91,8 +91,10 @@ class Node:
         self.call_ns.add(dt)
         if dt > self._budget_ns:
             self._overrun(dt)
-        if out is None:
-            return
+        if out is not None:
+            self._emit(out)
+
+    def _emit(self, out: Chunk) -> None:
         self.outputs += out.n_samples
         for sink in self.sinks:
             sink(out)
@@ -100,13 +102,16 @@ class Node:
             child.push(out)
 
     def markers(self, labels: tuple[str, ...], timestamps: Any) -> None:
-        """Hand marker labels and their LSL timestamps to the module's ``on_markers``."""
+        """Hand markers to the module's ``on_markers``; pass on what it emits at once."""
         if self.disabled:
             return
         try:
-            self.module.on_markers(labels, timestamps)
+            out = self.module.on_markers(labels, timestamps)
         except Exception as exc:  # isolated and reported by name, like step()
             self._failed(exc)
+            return
+        if out is not None:
+            self._emit(out)
 
     def _failed(self, exc: Exception) -> None:
         self.errors += 1

@@ -8,16 +8,18 @@ app or LabRecorder can use (and time) the decoder's results.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 from typing import Any
 
 import numpy as np
 import pylsl
 import zmq
+from pylsl.util import handle_error
 
 from bci_bridge.lsl import local_clock, to_lsl
 from bci_bridge.stream import Chunk, StreamInfo
-from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_json
+from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_json, send
 from runtime.histogram import Histogram
 
 __all__ = ["LslOutput", "Publisher", "ZmqOutput"]
@@ -86,6 +88,7 @@ class ZmqOutput:
         "_clock",
         "_info_topic",
         "_send",
+        "_socket",
         "age_ns",
         "index",
         "info",
@@ -100,6 +103,7 @@ class ZmqOutput:
         self._info_topic = b"info." + self.topic
         self.info = info.renamed(name=topic)
         self._send = publisher.socket.send_multipart
+        self._socket = publisher.socket
         self._clock = local_clock
         self.seq = 0
         self.index = 0
@@ -110,7 +114,7 @@ class ZmqOutput:
         """Send ``chunk`` (its arrays are referenced, not copied)."""
         now = self._clock()
         ts = chunk.timestamps
-        self._send(encode_data(self.topic, chunk.data, ts, self.seq, self.index, now), copy=False)
+        send(self._socket, encode_data(self.topic, chunk.data, ts, self.seq, self.index, now))
         self.seq += 1
         self.index += chunk.n_samples
         self.age_ns.add((now - float(ts[-1])) * 1e9)
@@ -125,27 +129,39 @@ class ZmqOutput:
 
 
 class LslOutput:
-    """Push a node's output chunks to an LSL outlet, each sample with its input's timestamp."""
+    """Push a node's output chunks to an LSL outlet, each sample with its input's timestamp.
 
-    __slots__ = ("_dtype", "index", "outlet")
+    The chunk goes to liblsl in one call with one timestamp per sample, straight from the numpy
+    buffers (pylsl's ``push_chunk`` would rebuild a ctypes array of the timestamps each time).
+    """
+
+    __slots__ = ("_dtype", "_obj", "_push_n", "index", "outlet")
 
     def __init__(self, name: str, info: StreamInfo, source_id: str) -> None:
         lsl_info = info.renamed(name=name, source_id=source_id)
         self.outlet = pylsl.StreamOutlet(to_lsl(lsl_info), chunk_size=0, max_buffered=360)
         self._dtype = lsl_info.np_dtype
+        self._obj = self.outlet.obj
+        self._push_n = self.outlet.do_push_chunk_n  # lsl_push_chunk_<t>tnp: per-sample stamps
         self.index = 0
 
     def __call__(self, chunk: Chunk) -> None:
-        """Push ``chunk``; several rows go out one by one to keep each row's timestamp."""
+        """Push ``chunk`` with its timestamps."""
         data = chunk.data
-        if data.dtype != self._dtype:
-            data = data.astype(self._dtype)
+        if data.dtype != self._dtype or not data.flags.c_contiguous:
+            data = np.ascontiguousarray(data, dtype=self._dtype)
         ts = chunk.timestamps
-        if chunk.n_samples == 1:
-            self.outlet.push_chunk(data, float(ts[0]))
-        else:
-            for row, stamp in zip(data, ts.tolist(), strict=False):
-                self.outlet.push_chunk(np.ascontiguousarray(row[None, :]), stamp)
+        if ts.dtype != np.float64 or not ts.flags.c_contiguous:
+            ts = np.ascontiguousarray(ts, dtype=np.float64)
+        err = self._push_n(
+            self._obj,
+            ctypes.c_void_p(data.__array_interface__["data"][0]),
+            ctypes.c_ulong(data.size),
+            ctypes.c_void_p(ts.__array_interface__["data"][0]),
+            ctypes.c_int(1),
+        )
+        if err:
+            handle_error(err)
         self.index += chunk.n_samples
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
 from runtime.inputs import InputState
+from runtime.lsl_input import LslInput
 from runtime.node import Node
 from runtime.outputs import LslOutput, Publisher, ZmqOutput
 
@@ -62,6 +63,7 @@ class _Route:
     state: InputState
     nodes: list[Node] = field(default_factory=list)
     marker_nodes: list[Node] = field(default_factory=list)
+    lsl: LslInput | None = None
 
 
 class Runtime:
@@ -101,6 +103,8 @@ class Runtime:
     def _wire_graph(self) -> None:
         for state in self.inputs.values():
             route = _Route(state)
+            if state.config.lsl:
+                route.lsl = LslInput(state.config.stream, recover=not self.options.exit_on_eos)
             self._routes[f"data.{state.config.stream}".encode()] = route
             self._info_topics[f"info.{state.config.stream}".encode()] = state
         for node in self.nodes.values():
@@ -192,9 +196,15 @@ class Runtime:
                     self.publishers[out.zmq] = Publisher(self._ctx, out.zmq)
             self._wait_output_subscribers(stop)
             for state in self.inputs.values():
-                sub.connect(state.config.endpoint)
-                sub.setsockopt(zmq.SUBSCRIBE, f"info.{state.config.stream}".encode())
-                sub.setsockopt(zmq.SUBSCRIBE, f"data.{state.config.stream}".encode())
+                if state.config.endpoint is not None:
+                    sub.connect(state.config.endpoint)
+                    sub.setsockopt(zmq.SUBSCRIBE, f"info.{state.config.stream}".encode())
+                    sub.setsockopt(zmq.SUBSCRIBE, f"data.{state.config.stream}".encode())
+            for route in self._lsl_routes():
+                assert route.lsl is not None
+                route.state.info = route.lsl.open(stop, self.options.info_timeout_s)
+                if route.state.info is None:
+                    return self.summary()
             if not self._wait_infos(sub, stop):
                 return self.summary()
             self._prepare()
@@ -203,11 +213,17 @@ class Runtime:
             return self.summary()
         finally:
             sub.close()
+            for route in self._lsl_routes():
+                assert route.lsl is not None
+                route.lsl.close()
             for pub in self.publishers.values():
                 pub.close()
             for lout in self.lsl_outputs:
                 lout.close()
             self.lsl_outputs.clear()
+
+    def _lsl_routes(self) -> list[_Route]:
+        return [r for r in self._routes.values() if r.lsl is not None]
 
     def _send_infos(self) -> None:
         for outs in self.zmq_outputs.values():
@@ -228,8 +244,9 @@ class Runtime:
 
     def _wait_infos(self, sub: zmq.Socket[Any], stop: threading.Event) -> bool:
         deadline = time.monotonic() + self.options.info_timeout_s
-        pending = {s.config.stream for s in self.inputs.values()}
-        log.info("waiting for stream info of %s", ", ".join(sorted(pending)))
+        pending = {s.config.stream for s in self.inputs.values() if s.info is None}
+        if pending:
+            log.info("waiting for stream info of %s", ", ".join(sorted(pending)))
         while pending and not stop.is_set():
             if time.monotonic() > deadline:
                 where = ", ".join(
@@ -259,6 +276,14 @@ class Runtime:
         opts = self.options
         recv = sub.recv_multipart
         handle = self._handle
+        lsl_routes = self._lsl_routes()
+        # The loop blocks on its first input: an LSL inlet, or else the ZeroMQ socket. Other
+        # LSL inputs are polled without waiting; with an LSL primary, so is the socket.
+        first = self._routes[self._data_topic(self.pipeline.inputs[0].name)]
+        primary = first if first.lsl is not None else None
+        others = [r for r in lsl_routes if r is not primary]
+        zmq_inputs = any(s.config.endpoint is not None for s in self.inputs.values())
+        pull = self._pull_lsl
         self.started_at = time.monotonic()
         end = self.started_at + opts.duration_s if opts.duration_s > 0 else float("inf")
         next_tick = self.started_at + opts.metrics_every_s
@@ -266,8 +291,15 @@ class Runtime:
         states = list(self.inputs.values())
         metrics_topic = f"metrics.{self.pipeline.name}".encode()
         while not stop.is_set():
-            with contextlib.suppress(zmq.Again):
-                handle(recv(copy=False))
+            if primary is not None:
+                pull(primary, 0.05)
+                if zmq_inputs:
+                    self._drain_zmq(sub)
+            else:
+                with contextlib.suppress(zmq.Again):
+                    handle(recv(copy=False))
+            for route in others:
+                pull(route, 0.0)
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + opts.metrics_every_s
@@ -288,14 +320,44 @@ class Runtime:
                 log.info("every input ended; stopping")
                 break
         # Drain what already arrived, so nothing received is lost at a clean stop.
-        while True:
-            try:
-                handle(sub.recv_multipart(copy=False, flags=zmq.NOBLOCK))
-            except zmq.Again:
-                break
+        self._drain_zmq(sub, limit=None)
+        for route in lsl_routes:
+            while pull(route, 0.0):
+                pass
         for outs in self.zmq_outputs.values():
             for zout in outs:
                 zout.send_eos()
+
+    def _drain_zmq(self, sub: zmq.Socket[Any], limit: int | None = 1000) -> None:
+        handle = self._handle
+        n = 0
+        while limit is None or n < limit:
+            try:
+                handle(sub.recv_multipart(copy=False, flags=zmq.NOBLOCK))
+            except zmq.Again:
+                return
+            n += 1
+
+    def _pull_lsl(self, route: _Route, timeout: float) -> bool:
+        """Pull an LSL input once and run what came; return whether anything came."""
+        assert route.lsl is not None
+        got = route.lsl.pull(timeout)
+        state = route.state
+        if got is None:
+            if route.lsl.ended and not state.ended:
+                state.end(state.next_index)
+            return False
+        data, stamps = got
+        n = stamps.shape[0]
+        state.accept(state.next_index, n)
+        if isinstance(data, tuple):
+            for node in route.marker_nodes:
+                node.markers(data, stamps)
+            return True
+        chunk = Chunk(data, stamps, state.frames_received - 1)
+        for node in route.nodes:
+            node.push(chunk)
+        return True
 
     def _handle(self, parts: list[Any]) -> None:
         topic = bytes(parts[0].buffer) if parts else b""

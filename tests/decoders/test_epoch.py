@@ -20,7 +20,9 @@ def _run(module: Epoch, markers: dict[int, list[tuple[str, float]]], chunk: int)
     out = []
     for k in range(0, N, chunk):
         for label, t in markers.get(k, []):
-            module.on_markers((label,), np.array([t]))
+            now = module.on_markers((label,), np.array([t]))
+            if now is not None:  # a late marker whose samples are all here: emitted at once
+                out.append(now)
         result = module.step(Chunk(DATA[k : k + chunk], STAMPS[k : k + chunk], k))
         if result is not None:
             out.append(result)

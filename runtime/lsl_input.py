@@ -1,0 +1,125 @@
+"""An input read straight from LSL in the runtime's own loop: no bridge process, one hop less.
+
+For a runtime on the same computer as the source (or any LSL-reachable one), the runtime can
+own the inlet itself: it blocks in ``pull_chunk`` on its primary input instead of on a ZeroMQ
+socket, so a sample goes LSL -> runtime -> outputs with a single wake-up. Numeric streams are
+pulled into numpy arrays; marker streams into their text labels.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pylsl
+from pylsl.util import LostError
+
+from bci_bridge.errors import StreamNotFoundError
+from bci_bridge.lsl import from_lsl
+from bci_bridge.stream import StreamInfo
+
+__all__ = ["LslInput", "Pulled"]
+
+log = logging.getLogger(__name__)
+
+#: What a pull returns: (data or labels, timestamps), or None when nothing came.
+Pulled = tuple[Any, Any] | None
+
+
+class LslInput:
+    """Own an LSL inlet for one pipeline input.
+
+    Parameters
+    ----------
+    stream : str
+        The LSL stream's name.
+    recover : bool
+        Wait for a source that disappears to come back (True), or treat its loss as the end of
+        the stream (False; the runtime's ``exit_on_eos``).
+    max_chunk : int
+        Most samples per pull.
+    """
+
+    __slots__ = ("_inlet", "_markers", "_max", "_pull", "_recover", "ended", "info", "stream")
+
+    def __init__(self, stream: str, *, recover: bool, max_chunk: int = 4096) -> None:
+        self.stream = stream
+        self._max = max_chunk
+        self._recover = recover
+        self._inlet: pylsl.StreamInlet | None = None
+        self._pull: Any = None
+        self._markers = False
+        self.ended = False
+        self.info: StreamInfo | None = None
+
+    def open(self, stop: threading.Event, timeout_s: float) -> StreamInfo | None:
+        """Resolve the stream, open the inlet, return its info (None if stopped first).
+
+        Raises
+        ------
+        StreamNotFoundError
+            If no stream of that name appeared within ``timeout_s``.
+        """
+        deadline = time.monotonic() + timeout_s
+        log.info("looking for LSL stream %r", self.stream)
+        while not stop.is_set():
+            found = pylsl.resolve_byprop("name", self.stream, 1, 0.5)
+            if found:
+                break
+            if time.monotonic() > deadline:
+                raise StreamNotFoundError(
+                    f"no LSL stream named {self.stream!r} appeared within {timeout_s:g} s"
+                )
+        else:
+            return None
+        remote = found[0].hostname() != socket.gethostname()
+        inlet = pylsl.StreamInlet(
+            found[0],
+            max_buflen=360,
+            max_chunklen=0,
+            recover=self._recover,
+            processing_flags=pylsl.proc_clocksync if remote else 0,
+        )
+        self.info = from_lsl(inlet.info(timeout=5.0))
+        inlet.open_stream(timeout=10.0)
+        self._inlet = inlet
+        self._pull = inlet.pull_chunk
+        self._markers = self.info.is_markers
+        return self.info
+
+    def pull(self, timeout: float) -> Pulled:
+        """Pull what is there, waiting up to ``timeout`` s for the first sample.
+
+        Returns
+        -------
+        tuple or None
+            ``(data, timestamps)``: data (n, n_channels) in the stream's dtype, or, for a
+            marker stream, a tuple of n labels; timestamps float64 (n,). None when nothing
+            came (or the source is gone, which sets :attr:`ended`).
+        """
+        if self.ended:
+            return None
+        try:
+            if self._markers:
+                rows, stamps = self._pull(timeout=timeout, max_samples=self._max, min_samples=1)
+                if not stamps:
+                    return None
+                return tuple(r[0] for r in rows), np.asarray(stamps, dtype=np.float64)
+            data, ts = self._pull(
+                timeout=timeout, max_samples=self._max, min_samples=1, as_numpy=True
+            )
+        except LostError:
+            log.info("LSL stream %r is gone: end of stream", self.stream)
+            self.ended = True
+            return None
+        return (data, ts) if len(ts) else None
+
+    def close(self) -> None:
+        """Close the inlet."""
+        if self._inlet is not None:
+            self._inlet.close_stream()
+            self._inlet = None
