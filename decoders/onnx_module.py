@@ -10,6 +10,8 @@ Two kinds of model are accepted, told apart by the rank of their float32 input:
   holds whole epochs of ``n_samples`` samples (from the ``epoch`` module) and each epoch gives
   one row; with ``trigger = "hop"`` a ring keeps the last ``n_samples`` samples and, once full,
   the model runs every ``hop`` samples. Each row is stamped with its window's newest sample.
+  The sliding window is kept channels first (:class:`~decoders.ring.ChannelsFirstRing`), so
+  the model reads it in place: no copy per run.
 
 The output is a rank-2 float tensor (batch, n_outputs). A model made by ``bci-bridge train``
 carries a manifest (:mod:`decoders.manifest`); it is checked against the live stream (channel
@@ -119,8 +121,10 @@ class OnnxModule:
         "_config",
         "_feed",
         "_fetch",
+        "_fill",
         "_n_features",
         "_n_outputs",
+        "_rows",
         "_run",
         "_session",
         "_window",
@@ -140,6 +144,8 @@ class OnnxModule:
         self._window = 0  # samples per window; 0: a features model
         self._windows = Windows("the window model")
         self._x: npt.NDArray[np.float32] = np.empty((1, 0, 0), dtype=np.float32)
+        self._fill = self._fill_copy
+        self._rows: npt.NDArray[np.float32] = np.empty((0, 0), dtype=np.float32)  # cast input
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
         """Load and check the model against the input, create the session and warm it up.
@@ -189,10 +195,12 @@ class OnnxModule:
             self._x = np.zeros((1, info.n_channels, window), dtype=np.float32)
             n_outputs = _warm_up_window(session, self._feed, out, self._x, path)
             hop = cfg.hop if cfg.trigger == "hop" else 0
-            self._windows.set(window, hop, info.n_channels)
+            self._windows.set(window, hop, info.n_channels, channels_first=True, dtype=np.float32)
+            self._fill = self._fill_view if hop else self._fill_copy
             rate = info.sfreq / hop if hop else 0.0
         else:
             n_outputs = _warm_up(session, self._feed, out, info.n_channels, path)
+            self._rows = np.empty((64, info.n_channels), dtype=np.float32)
         self._n_outputs = n_outputs
         given = cfg.class_names
         if not given and manifest is not None:
@@ -232,16 +240,28 @@ class OnnxModule:
         if self._window:
             return self._windows.run(chunk, self._n_outputs, self._fill)
         if self._cast_input:
-            data = data.astype(np.float32)
+            n = data.shape[0]
+            if n > self._rows.shape[0]:
+                self._rows = np.empty((n, self._n_features), dtype=np.float32)
+            rows = self._rows[:n]  # onnxruntime reads it during run() only: reused next call
+            np.copyto(rows, data, casting="unsafe")
+            data = rows
         y = self._run(self._fetch, {self._feed: data})[0]
         if y.dtype != np.float32:
             y = y.astype(np.float32)
         return Chunk(y, chunk.timestamps, chunk.seq)
 
-    def _fill(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
-        """Run the model on one window (n_samples, n_channels); write its output into ``row``."""
+    def _fill_view(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
+        """Run the model on the ring's window (n_channels, n_samples), C-contiguous float32.
+
+        The (1, n_channels, n_samples) view is read by onnxruntime in place, without a copy.
+        """
+        row[:] = self._run(self._fetch, {self._feed: window[None]})[0][0]
+
+    def _fill_copy(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
+        """Run the model on one epoch, a (n_channels, n_samples) view of time-first input."""
         x = self._x
-        x[0] = window.T
+        x[0] = window
         row[:] = self._run(self._fetch, {self._feed: x})[0][0]
 
 

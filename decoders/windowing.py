@@ -9,7 +9,9 @@ A window feature reads its input in one of two ways:
   computed every ``hop`` samples, stamped with the newest sample in its window.
 
 ``n = round(window_s * sfreq)`` and ``hop = max(1, round(hop_s * sfreq))``.
-:class:`Windows` does the bookkeeping; the feature only fills one row from one window.
+:class:`Windows` does the bookkeeping; the feature only fills one row from one window. Windows
+are time first, (n, n_channels), unless set ``channels_first`` (a window model's layout): then
+(n_channels, n), and a sliding window is one C-contiguous view of a ring, never copied.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import numpy.typing as npt
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import require_regular
-from decoders.ring import WindowRing
+from decoders.ring import ChannelsFirstRing, WindowRing
 
 __all__ = ["Fill", "Windows", "check_window_config"]
 
-#: ``fill(window, row)`` writes the features of ``window`` (n, n_channels), float64 or the
-#: input's dtype, read-only, into ``row`` (width,), float32.
+#: ``fill(window, row)`` writes the features of ``window`` into ``row`` (width,), float32.
+#: ``window`` is read-only, shape (n, n_channels), or (n_channels, n) when channels first; its
+#: dtype is the ring's (sliding) or the input's (epochs), and it is valid only during the call.
 Fill = Callable[[npt.NDArray[Any], npt.NDArray[np.float32]], None]
 
 
@@ -58,13 +61,14 @@ class Windows:
         The module's name, for error messages.
     """
 
-    __slots__ = ("_hop", "_module", "_n", "_ring", "_until")
+    __slots__ = ("_channels_first", "_hop", "_module", "_n", "_ring", "_until")
 
     def __init__(self, module: str) -> None:
         self._module = module
         self._n = 0
         self._hop = 0  # 0: epochs
-        self._ring: WindowRing | None = None
+        self._ring: WindowRing | ChannelsFirstRing | None = None
+        self._channels_first = False
         self._until = 0
 
     @property
@@ -115,7 +119,15 @@ class Windows:
         self.set(n, hop, info.n_channels)
         return sfreq / hop if hop else 0.0
 
-    def set(self, length: int, hop: int, n_channels: int) -> None:
+    def set(
+        self,
+        length: int,
+        hop: int,
+        n_channels: int,
+        *,
+        channels_first: bool = False,
+        dtype: npt.DTypeLike = np.float64,
+    ) -> None:
         """Fix the window in samples directly, allocate the ring (sliding), reset.
 
         Parameters
@@ -126,10 +138,16 @@ class Windows:
             Samples between outputs; 0 for epochs.
         n_channels : int
             Input channels.
+        channels_first : bool
+            Hand windows to ``fill`` as (n_channels, n) instead of (n, n_channels).
+        dtype : numpy dtype
+            Storage type of the ring (sliding windows).
         """
         self._n = length
         self._hop = hop
-        self._ring = WindowRing(length, n_channels) if hop else None
+        self._channels_first = channels_first
+        ring = ChannelsFirstRing if channels_first else WindowRing
+        self._ring = ring(length, n_channels, dtype) if hop else None
         self._until = length
 
     def run(self, chunk: Chunk, width: int, fill: Fill) -> Chunk | None:
@@ -149,7 +167,8 @@ class Windows:
         -------
         Chunk or None
             Shape (n_rows, width) float32, a fresh array, each row stamped with the newest
-            sample of its window; ``None`` when no window completed.
+            sample of its window (timestamps may be a view of the input's); ``None`` when no
+            window completed.
 
         Raises
         ------
@@ -171,9 +190,9 @@ class Windows:
                 )
             out = np.empty((n_rows, width), dtype=np.float32)
             for i in range(n_rows):
-                fill(data[i * size : (i + 1) * size], out[i])
-            stamps = chunk.timestamps[size - 1 :: size].copy()
-            return Chunk(out, stamps, chunk.seq)
+                epoch = data[i * size : (i + 1) * size]
+                fill(epoch.T if self._channels_first else epoch, out[i])
+            return Chunk(out, _contiguous(chunk.timestamps[size - 1 :: size]), chunk.seq)
         until = self._until
         if n < until:
             ring.push(data)
@@ -182,12 +201,22 @@ class Windows:
         hop = self._hop
         n_rows = 1 + (n - until) // hop
         out = np.empty((n_rows, width), dtype=np.float32)
-        stamps = chunk.timestamps[until - 1 : until + (n_rows - 1) * hop : hop].copy()
+        stamps = _contiguous(chunk.timestamps[until - 1 : until + (n_rows - 1) * hop : hop])
         start, end = 0, until
         for row in out:
             ring.push(data[start:end])
             fill(ring.window, row)
             start, end = end, end + hop
-        ring.push(data[start:])
+        if start < n:
+            ring.push(data[start:])
         self._until = end - n
         return Chunk(out, stamps, chunk.seq)
+
+
+def _contiguous(stamps: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return the rows' timestamps: a view of the input's when contiguous (one row, hop 1).
+
+    Sharing the input's timestamps is safe: an input chunk's arrays stay valid after the
+    step that made them (the Module contract), and no module writes into its input.
+    """
+    return stamps if stamps.flags.c_contiguous else stamps.copy()

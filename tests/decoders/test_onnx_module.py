@@ -250,3 +250,22 @@ def test_config_from_toml_values() -> None:
     with pytest.raises(ConfigError) as info:
         build_config(OnnxModuleConfig, {})
     assert info.value.key == "model"
+
+
+def test_converted_input_of_growing_chunks_gives_independent_outputs(tmp_path: Path) -> None:
+    path, w, b = _linear_softmax(tmp_path / "m.onnx", 4, 2)
+    module = OnnxModule(OnnxModuleConfig(model=str(path)))
+    module.prepare(_info(4, dtype="float64"))
+    x = np.random.default_rng(2).normal(size=(400, 4))
+    sizes = [3, 100, 7, 290]  # larger than the conversion buffer prepared: it grows
+    outputs, start = [], 0
+    for size in sizes:
+        out = module.step(Chunk(x[start : start + size], np.arange(size, dtype=np.float64), 0))
+        assert out is not None
+        assert out.data.shape == (size, 2)
+        outputs.append(out.data)
+        start += size
+    # Checked after every step has run: no output was overwritten by a later step.
+    np.testing.assert_allclose(
+        np.concatenate(outputs), _softmax(x.astype(np.float32), w, b), rtol=1e-5, atol=1e-6
+    )

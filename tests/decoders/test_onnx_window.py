@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 from onnx_windows import mean_linear_softmax, reference
 from test_onnx_module import _linear_softmax
 
@@ -227,3 +228,72 @@ def test_models_without_a_manifest_keep_their_metadata_classes(tmp_path: Path) -
     info = StreamInfo(name="feat", channel_names=("x", "y", "z"), sfreq=10.0)
     module = OnnxModule(OnnxModuleConfig(model=str(path)))
     assert module.prepare(info).channel_names == ("a", "b")
+
+
+def _flatten_linear(path: Path, n_channels: int, n_samples: int) -> tuple[Path, np.ndarray]:
+    """Save x (batch, C, W) reshaped to (batch, C * W) @ w: every sample has its own weight."""
+    w = np.random.default_rng(11).normal(size=(n_channels * n_samples, 2)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Reshape", ["x", "shape"], ["flat"]),
+            helper.make_node("MatMul", ["flat", "w"], ["y"]),
+        ],
+        "flatten_linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_channels, n_samples])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
+        [
+            numpy_helper.from_array(np.array([0, -1], dtype=np.int64), "shape"),
+            numpy_helper.from_array(w, "w"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path, w
+
+
+def _flatten_reference(windows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Numpy answer for windows (n, W, C): each window channels first, flattened, @ w."""
+    flat = (
+        windows.astype(np.float32).astype(np.float64).transpose(0, 2, 1).reshape(len(windows), -1)
+    )
+    out: np.ndarray = flat @ w
+    return out
+
+
+@pytest.mark.parametrize(
+    ("hop", "sizes"),
+    [(1, [W] + [1] * 700), (1, [3, 70, 1, 1, 200, 9, 1] * 6), (5, [W + 2] + [7, 1, 13] * 30)],
+    ids=["sample-by-sample", "uneven", "hop5"],
+)
+def test_hop_trigger_feeds_every_sample_in_order(
+    tmp_path: Path, hop: int, sizes: list[int]
+) -> None:
+    """An order-sensitive model over a long run: the ring wraps round many times."""
+    path, w = _flatten_linear(tmp_path / "flat.onnx", len(CHANNELS), W)
+    module = _prepared(path, trigger="hop", hop=hop)
+    x, t = _data(sum(sizes))
+    rows, stamps, start = [], [], 0
+    for size in sizes:
+        got = module.step(Chunk(x[start : start + size], t[start : start + size], 0))
+        start += size
+        if got is not None:
+            rows.append(got.data)
+            stamps.append(got.timestamps)
+    # Checked after every step has run: no output was overwritten by a later step.
+    ends = np.arange(W, start + 1, hop)
+    got_rows = np.concatenate(rows)
+    assert got_rows.shape == (len(ends), 2)
+    expected = _flatten_reference(np.stack([x[e - W : e] for e in ends]), w)
+    np.testing.assert_allclose(got_rows, expected, rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(np.concatenate(stamps), t[ends - 1])
+
+
+def test_chunk_trigger_feeds_each_epoch_channels_first_in_order(tmp_path: Path) -> None:
+    path, w = _flatten_linear(tmp_path / "flat.onnx", len(CHANNELS), W)
+    module = _prepared(path)
+    x, t = _data(6 * W)
+    got = [module.step(Chunk(x[a:b], t[a:b], 0)) for a, b in [(0, W), (W, 4 * W), (4 * W, 6 * W)]]
+    rows = np.concatenate([g.data for g in got if g is not None])
+    expected = _flatten_reference(x.reshape(6, W, len(CHANNELS)), w)
+    np.testing.assert_allclose(rows, expected, rtol=1e-4, atol=1e-3)
