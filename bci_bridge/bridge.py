@@ -31,6 +31,9 @@ __all__ = ["Bridge", "BridgeConfig", "BridgeStats"]
 
 log = logging.getLogger(__name__)
 
+#: Longest single wait of a stream lookup, seconds (see ``Bridge._resolve``).
+_RESOLVE_WAIT_S = 2.0
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BridgeConfig:
@@ -177,7 +180,12 @@ class Bridge:
         log.info("looking for an LSL stream with %s", pred)
         deadline = time.monotonic() + cfg.resolve_timeout_s
         while not stop.is_set():
-            found = pylsl.resolve_bypred(pred, 1, 0.5)
+            # Each wait must outlast liblsl's first query round (MulticastMinRTT, 0.5 s): only
+            # after it does liblsl probe every outlet's own port, the lookup that always
+            # reaches it. A shorter wait relies on the shared port alone, which on a machine
+            # with other LSL processes often answers for someone else.
+            left = deadline - time.monotonic()
+            found = pylsl.resolve_bypred(pred, 1, max(0.1, min(_RESOLVE_WAIT_S, left)))
             if found:
                 return found[0]
             if time.monotonic() >= deadline:

@@ -67,7 +67,9 @@ class LslInput:
         deadline = time.monotonic() + timeout_s
         log.info("looking for LSL stream %r", self.stream)
         while not stop.is_set():
-            found = pylsl.resolve_byprop("name", self.stream, 1, 0.5)
+            # Longer than liblsl's first query round: see bci_bridge.bridge.Bridge._resolve.
+            left = deadline - time.monotonic()
+            found = pylsl.resolve_byprop("name", self.stream, 1, max(0.1, min(2.0, left)))
             if found:
                 break
             if time.monotonic() > deadline:

@@ -66,7 +66,7 @@ def pipeline_toml(
         "[[inputs]]",
         'name = "markers"',
         f"stream = {_value(markers)}",
-        'endpoint = "tcp://127.0.0.1:5555"',
+        'endpoint = "tcp://127.0.0.1:5557"',
         "",
         "[[nodes]]",
         'name = "pick"',
