@@ -84,7 +84,11 @@ def test_the_slow_and_gamma_recipe_clears_the_competition_bar_on_scp1(
     assert round(float(np.mean(predicted == scp1_test.y)), 4) == report["test_accuracy"]
 
 
-@pytest.mark.parametrize("recipe", sorted(RECIPES.glob("*.toml")), ids=lambda p: p.stem)
+# The SCP1 bar recipe is trained (and checked more strictly) by the test above.
+OTHER_RECIPES = sorted(r for r in RECIPES.glob("*.toml") if r.stem != "scp1_slow_and_gamma")
+
+
+@pytest.mark.parametrize("recipe", OTHER_RECIPES, ids=lambda p: p.stem)
 def test_every_shipped_recipe_trains(tmp_path: Path, recipe: Path) -> None:
     report, manifest, _ = _train(tmp_path, recipe)
     assert report["parity_max_abs_diff"] <= 1e-4
