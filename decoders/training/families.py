@@ -9,6 +9,7 @@ from decoders.training.csp_lda import CspLda
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.segment_means import SegmentMeans
 from decoders.training.slow_and_gamma import SlowAndGamma
+from decoders.training.tangent_space import TangentSpace
 
 __all__ = ["FAMILIES", "make_family"]
 
@@ -18,6 +19,7 @@ FAMILIES: dict[str, type[Any]] = {
     BandPowerLogReg.name: BandPowerLogReg,
     CspLda.name: CspLda,
     SlowAndGamma.name: SlowAndGamma,
+    TangentSpace.name: TangentSpace,
 }
 
 
