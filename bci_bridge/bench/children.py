@@ -149,23 +149,40 @@ class Child:
 
 
 class CpuMeter:
-    """CPU time (user + system) and resident memory of a set of processes."""
+    """CPU time (user + system) and resident memory of a set of processes and their children.
+
+    Children are found again at each reading (``children(recursive=True)``: Timeflux runs a
+    worker process, ezmsg a GraphServer). A process that vanished between two readings keeps
+    the CPU time last read from it; one that appears counts from zero, or from its first
+    reading if it already ran at :meth:`start`.
+    """
 
     def __init__(self, children: list[Child]) -> None:
-        self._procs = [psutil.Process(c.pid) for c in children]
+        self._roots = [psutil.Process(c.pid) for c in children]
+        self._cpu_by: dict[tuple[int, float], float] = {}
         self._t0 = 0.0
         self._cpu0 = 0.0
         self.rss_peak_mb = 0.0
 
+    def _tree(self) -> list[psutil.Process]:
+        procs: list[psutil.Process] = []
+        for root in self._roots:
+            procs.append(root)
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                procs += root.children(recursive=True)
+        return procs
+
     def _cpu(self) -> float:
-        total = 0.0
-        for p in self._procs:
+        """Read every live process's CPU time; return the total over all ever seen (s)."""
+        for p in self._tree():
             try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+                with p.oneshot():
+                    key = (p.pid, p.create_time())
+                    t = p.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            self._cpu_by[key] = t.user + t.system
+        return sum(self._cpu_by.values())
 
     def start(self) -> None:
         """Mark the start of the measured interval."""
@@ -173,12 +190,13 @@ class CpuMeter:
         self._cpu0 = self._cpu()
 
     def sample_rss(self) -> None:
-        """Record the summed resident memory now, keeping the peak (MB)."""
+        """Record the summed resident memory now, keeping the peak (MB); read CPU too."""
         total = 0
-        for p in self._procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
+        for p in self._tree():
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 total += p.memory_info().rss
         self.rss_peak_mb = max(self.rss_peak_mb, total / 2**20)
+        self._cpu()  # so that a child ending before :meth:`cores` keeps most of its time
 
     def cores(self) -> tuple[float, float]:
         """Return (CPU cores used on average since ``start``, wall seconds)."""

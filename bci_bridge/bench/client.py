@@ -101,14 +101,36 @@ def _done(rec: _Recorder, ctl: _Stdin) -> bool:
     return ctl.expected < 0 or quiet > _IDLE_S
 
 
+_LSL_DTYPES: dict[int, type[np.generic]] = {
+    pylsl.cf_float32: np.float32,
+    pylsl.cf_double64: np.float64,
+    pylsl.cf_int8: np.int8,
+    pylsl.cf_int16: np.int16,
+    pylsl.cf_int32: np.int32,
+    pylsl.cf_int64: np.int64,
+}
+
+
+def _lsl_dtype(channel_format: int) -> type[np.generic]:
+    """Return the numpy dtype of an LSL channel format (``pylsl.cf_*``)."""
+    try:
+        return _LSL_DTYPES[channel_format]
+    except KeyError:
+        raise SystemExit(
+            f"client: LSL channel format {channel_format} is not numeric; cannot time it"
+        ) from None
+
+
 def _run_lsl(name: str, rec: _Recorder, ctl: _Stdin) -> None:
     found = pylsl.resolve_byprop("name", name, 1, 60.0)
     if not found:
         raise SystemExit(f"client: no LSL stream {name!r} within 60 s")
     inlet = pylsl.StreamInlet(found[0], max_buflen=360, max_chunklen=0, recover=False)
-    n_ch = inlet.info(timeout=10.0).channel_count()
+    info = inlet.info(timeout=10.0)
     inlet.open_stream(timeout=10.0)
-    buf = np.empty((4096, n_ch), np.float32)
+    # The stream's own format (float32 from bci-bridge and the floor, float64 from Timeflux
+    # and ezmsg): pylsl refuses a dest_obj of another dtype ("buffer too small") or misreads.
+    buf = np.empty((4096, info.channel_count()), _lsl_dtype(info.channel_format()))
     clock = pylsl.local_clock
     print("ready", flush=True)
     next_progress = time.monotonic() + 1.0

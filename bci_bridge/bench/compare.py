@@ -3,8 +3,10 @@
 Absolute times move with the machine and its load; the floor, run in the same invocation and
 alternating with bci-bridge, moves with them. So the gate compares ``ratio_p50`` and
 ``ratio_p99`` (bci-bridge over the floor): a scenario fails when a ratio exceeds the
-baseline's by more than the tolerance (``current > baseline * (1 + tolerance)``), or when it
-lost samples, or could not run. A scenario in the baseline but not in the run is reported as
+baseline's by more than the tolerance (``current > max(baseline, 1) * (1 + tolerance)``), or
+when it lost samples, or could not run. A baseline ratio below 1 (bci-bridge faster than the
+floor in that run: the floor's block was hit by noise) is held to 1, so that one lucky
+baseline does not fail every later run. A scenario in the baseline but not in the run is reported as
 missing (not a failure: the run may have picked scenarios); one in the run but not in the
 baseline is reported as new.
 """
@@ -94,10 +96,11 @@ def compare(
                 if not c.get("error"):
                     v.reasons.append(f"{metric} missing from this run")
                 continue
-            limit = then * (1 + tol)
+            held = max(then, 1.0)
+            limit = held * (1 + tol)
             if now > limit:
                 v.reasons.append(
-                    f"{metric} {now:.3f} > {limit:.3f} (baseline {then:.3f} + {tol:.0%})"
+                    f"{metric} {now:.3f} > {limit:.3f} (baseline {held:.3f} + {tol:.0%})"
                 )
         if v.reasons:
             v.status = "fail"

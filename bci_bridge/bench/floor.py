@@ -12,7 +12,9 @@ Three roles, each a process (``python -m bci_bridge.bench.floor ROLE ...``):
     ZeroMQ in, the scenario's work, ZeroMQ out. ``decode``: band-pass, then the model on
     the latest 1 s window at every sample once the window is full (one onnxruntime thread).
     ``wide``: common average reference. ``wearable``: band-pass, then log band power (8-13
-    and 13-30 Hz, 1 s window) every 0.1 s.
+    and 13-30 Hz, 1 s window) every 0.1 s once the window is full. With ``--lsl-in``,
+    ``--in`` names an LSL stream that the worker pulls itself: one process, no bridge (the
+    wearable scenario).
 
 Each role prints ``ready`` once set up and connected; it stops on SIGINT or SIGTERM and prints
 ``{"received": n_in, "emitted": n_out}`` (samples) so the runner can account for every sample.
@@ -25,7 +27,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -230,7 +232,8 @@ def _wearable_step(args: argparse.Namespace) -> Callable[[npt.NDArray[Any]], _F3
     bands = [(freqs >= lo) & (freqs <= hi) for lo, hi in ((8.0, 13.0), (13.0, 30.0))]
     window = np.hanning(t)
     scale = 2.0 / (args.rate * float(np.sum(window**2)))
-    state = {"pos": 0, "since": 0}
+    # Like the bandpower module: a row once the window is full, then one every hop.
+    state = {"pos": 0, "until": t}
 
     def step(data: npt.NDArray[Any]) -> _F32 | None:
         y = filt(data)
@@ -240,9 +243,9 @@ def _wearable_step(args: argparse.Namespace) -> Callable[[npt.NDArray[Any]], _F3
             ring[:, pos] = y[:, i]
             ring[:, pos + t] = y[:, i]
             state["pos"] = (pos + 1) % t
-            state["since"] += 1
-            if state["since"] >= hop:
-                state["since"] = 0
+            state["until"] -= 1
+            if state["until"] == 0:
+                state["until"] = hop
                 emit = True
         if not emit:
             return None
@@ -267,39 +270,70 @@ def worker(args: argparse.Namespace, stop: threading.Event) -> tuple[int, int]:
     pub = _xpub(ctx, args.out, stop)
     if pub is None:
         return 0, 0
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.RCVHWM, 1_000_000)
-    sub.setsockopt(zmq.RCVTIMEO, 50)
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.connect(args.in_)
+    source = _lsl_source(args.in_, args.channels) if args.lsl_in else _zmq_source(ctx, args.in_)
     received = emitted = 0
     print("ready", flush=True)
-    recv, send, clock, pack = (
-        sub.recv_multipart,
-        pub.send_multipart,
-        pylsl.local_clock,
-        RAW_HEADER.pack,
-    )
-    unpack = RAW_HEADER.unpack
-    while not stop.is_set():
-        try:
-            parts = recv(copy=False)
-        except zmq.Again:
-            continue
-        n, c, _ = unpack(parts[0].buffer)
-        data = np.frombuffer(parts[1].buffer, np.float32).reshape(n, c)
-        ts = np.frombuffer(parts[2].buffer, np.float64)
-        received += n
+    send, clock, pack = pub.send_multipart, pylsl.local_clock, RAW_HEADER.pack
+    for data, ts in source(stop):
+        received += ts.shape[0]
         out = step(data)
         if out is None:
             continue
         stamps = ts[-out.shape[0] :].tobytes()
         send([pack(out.shape[0], out.shape[1], clock()), out, stamps], copy=False)
         emitted += out.shape[0]
-    sub.close()
     pub.close()
     return received, emitted
+
+
+_Source = Callable[[threading.Event], Iterator[tuple[npt.NDArray[Any], _F64]]]
+
+
+def _zmq_source(ctx: zmq.Context[Any], endpoint: str) -> _Source:
+    """Return a source of ((n, n_channels) float32, (n,) float64) frames from the floor bridge."""
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.RCVHWM, 1_000_000)
+    sub.setsockopt(zmq.RCVTIMEO, 50)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(endpoint)
+
+    def frames(stop: threading.Event) -> Iterator[tuple[npt.NDArray[Any], _F64]]:
+        recv, unpack = sub.recv_multipart, RAW_HEADER.unpack
+        try:
+            while not stop.is_set():
+                try:
+                    parts = recv(copy=False)
+                except zmq.Again:
+                    continue
+                n, c, _ = unpack(parts[0].buffer)
+                data = np.frombuffer(parts[1].buffer, np.float32).reshape(n, c)
+                yield data, np.frombuffer(parts[2].buffer, np.float64)
+        finally:
+            sub.close()
+
+    return frames
+
+
+def _lsl_source(name: str, n_channels: int) -> _Source:
+    """Return a source of chunks pulled from the LSL stream ``name`` into a reused buffer."""
+    inlet = _inlet(name)
+    inlet.open_stream(timeout=10.0)
+    buf = np.empty((4096, n_channels), np.float32)
+
+    def chunks(stop: threading.Event) -> Iterator[tuple[npt.NDArray[Any], _F64]]:
+        pull = inlet.pull_chunk
+        try:
+            while not stop.is_set():
+                _, ts = pull(
+                    timeout=0.05, max_samples=4096, dest_obj=buf, min_samples=1, as_numpy=True
+                )
+                if len(ts):
+                    yield buf[: len(ts)], ts
+        finally:
+            inlet.close_stream()
+
+    return chunks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--channels", type=int, required=True)
     w.add_argument("--rate", type=float, required=True)
     w.add_argument("--model", default="")
+    w.add_argument("--lsl-in", action="store_true", help="--in is an LSL stream name")
     args = p.parse_args(argv)
     stop = _stop_event()
     roles = {"relay": relay, "bridge": bridge, "worker": worker}

@@ -28,7 +28,12 @@ def output_node(scenario: Scenario) -> str:
 
 
 def pipeline_toml(
-    scenario: Scenario, *, stream: str, in_endpoint: str, out: str, cache_dir: Path | None = None
+    scenario: Scenario,
+    *,
+    stream: str,
+    in_endpoint: str | None,
+    out: str,
+    cache_dir: Path | None = None,
 ) -> str:
     """Return the pipeline file text.
 
@@ -38,8 +43,9 @@ def pipeline_toml(
         What to run.
     stream : str
         The LSL (and bridged) stream name of the producer.
-    in_endpoint : str
-        Where the bridge publishes.
+    in_endpoint : str or None
+        Where the bridge publishes; None to read the LSL stream directly in the runtime
+        (``lsl = "<stream>"``: one process, no bridge).
     out : str
         The LSL outlet name (relay) or the ZeroMQ endpoint (the others) of the output.
     cache_dir : Path, optional
@@ -51,10 +57,11 @@ def pipeline_toml(
         "",
         "[[inputs]]",
         'name = "eeg"',
-        f'stream = "{stream}"',
-        f'endpoint = "{in_endpoint}"',
-        "",
     ]
+    if in_endpoint is None:
+        lines += [f'lsl = "{stream}"', ""]
+    else:
+        lines += [f'stream = "{stream}"', f'endpoint = "{in_endpoint}"', ""]
     bandpass = ['module = "bandpass"', "params = { low = 8.0, high = 30.0, order = 4 }"]
     nodes: list[list[str]] = []
     if scenario.work in ("relay", "decode", "wearable"):

@@ -45,6 +45,10 @@ def plot(results: dict[str, dict[str, Any]], ages: dict[str, dict[str, Any]], pa
     rows = (len(names) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
     colours = {"bci-bridge": "tab:blue", "floor": "tab:gray"}
+    spare = iter(["tab:green", "tab:orange", "tab:purple", "tab:red", "tab:brown", "tab:olive"])
+    for chain in dict.fromkeys(c for a in ages.values() for c in a):
+        if chain not in colours:
+            colours[chain] = next(spare, "black")
     for ax, name in zip(axes.flat, names, strict=False):
         r = results[name]
         for chain, a in ages[name].items():
@@ -53,14 +57,13 @@ def plot(results: dict[str, dict[str, Any]], ages: dict[str, dict[str, Any]], pa
             x: npt.NDArray[np.float64] = np.sort(a)
             q = 1.0 - np.arange(x.size) / x.size  # survival: P(age >= x)
             p50, p99 = np.percentile(a, [50, 99])
-            ax.step(
-                x,
-                q,
-                where="post",
-                color=colours.get(chain),
-                lw=1.6,
-                label=f"{chain}: p50 {p50:.2f}, p99 {p99:.2f} ms",
-            )
+            # An age <= 0 (a chain that re-stamps its outputs ahead of its input) has no
+            # place on a log axis: drawn from the first positive age, counted in the label.
+            bad = int(np.count_nonzero(x <= 0))
+            label = f"{chain}: p50 {p50:.2f}, p99 {p99:.2f} ms"
+            if bad:
+                label += f" ({bad / x.size:.0%} at <= 0 ms)"
+            ax.step(x[bad:], q[bad:], where="post", color=colours.get(chain), lw=1.6, label=label)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())

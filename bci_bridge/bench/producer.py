@@ -5,8 +5,10 @@ Run as ``python -m bci_bridge.bench.producer --name N --channels C --rate R --ch
 consumer, then pushes ``K`` samples every ``K / R`` seconds (on an absolute schedule, so it
 never drifts) for ``S`` seconds. Each chunk is stamped with ``local_clock()`` taken just before
 the push: the newest sample's LSL timestamp is its creation time, the others are spaced at the
-nominal rate. At the end it prints a JSON line ``{"sent": ..., "chunks": ...}`` and keeps the
-outlet open until stdin closes or says ``exit``, so nothing in flight is cut off.
+nominal rate. Before ``go``, ``prime`` pushes one chunk (not counted in ``sent``) for a chain
+that opens its output outlet only on its first input. At the end it prints a JSON line
+``{"sent": ..., "chunks": ...}`` and keeps the outlet open until stdin closes or says ``exit``,
+so nothing in flight is cut off.
 """
 
 from __future__ import annotations
@@ -46,12 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     chunks = [np.ascontiguousarray(pool[i : i + k]) for i in range(0, rows, k)]
     print("ready", flush=True)
-    if sys.stdin.readline().strip() != "go":
+    clock = pylsl.local_clock
+    word = sys.stdin.readline().strip()
+    if word == "prime":  # a chain that opens its outlet on its first input (ezmsg, Timeflux)
+        if not outlet.wait_for_consumers(30.0):
+            print(json.dumps({"error": "no consumer connected within 30 s"}), flush=True)
+            return 1
+        outlet.push_chunk(chunks[0], clock())
+        word = sys.stdin.readline().strip()
+    if word != "go":
         return 0
     if not outlet.wait_for_consumers(30.0):
         print(json.dumps({"error": "no consumer connected within 30 s"}), flush=True)
         return 1
-    clock = pylsl.local_clock
     push = outlet.push_chunk
     period = k / args.rate
     n_pushes = max(1, round(args.duration / period))

@@ -185,16 +185,18 @@ def _git_commit() -> dict[str, Any] | None:
             timeout=5,
             check=True,
         ).stdout.strip()
-        dirty = subprocess.run(
+        status = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
             timeout=5,
             check=True,
-        ).stdout.strip()
+        ).stdout  # not stripped: each line is "XY path", and X may be a space
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": head, "dirty": bool(dirty)}
+    # The uncommitted files, so that a baseline made from a work tree says what it measured.
+    changed = sorted(line[3:] for line in status.splitlines() if len(line) > 3)
+    return {"commit": head, "dirty": bool(changed), "changed": changed}
 
 
 def metadata(*, quick: bool, duration_s: float, argv: Sequence[str]) -> dict[str, Any]:

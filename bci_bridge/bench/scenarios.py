@@ -56,6 +56,30 @@ class Scenario:
         return "lsl" if self.work == "relay" else "zmq"
 
     @property
+    def one_process(self) -> bool:
+        """Whether both chains read LSL in the process doing the work (no bridge, no ZeroMQ in).
+
+        Relay and wearable: ``bci-bridge run`` with an ``lsl`` input, against a one-process
+        floor. Decode and wide: producer, LSL, bridge, ZeroMQ, worker, ZeroMQ, client on both
+        sides (the issue's floors for them are multi-process).
+        """
+        return self.work in ("relay", "wearable")
+
+    @property
+    def topology(self) -> dict[str, str]:
+        """What each chain runs, for the JSON: chain name -> its processes and hops."""
+        out = "LSL" if self.output == "lsl" else "ZeroMQ"
+        if self.one_process:
+            return {
+                "bci-bridge": f"one process: bci-bridge run (lsl input) -> {out}",
+                "floor": f"one process: pylsl in -> work -> {out}",
+            }
+        return {
+            "bci-bridge": f"bci-bridge bridge -> ZeroMQ ipc -> bci-bridge run -> {out}",
+            "floor": f"floor bridge (pylsl) -> ZeroMQ ipc -> floor worker -> {out}",
+        }
+
+    @property
     def period_s(self) -> float:
         """Time between two pushes of the producer, seconds."""
         return self.chunk_size / self.rate
@@ -67,8 +91,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(name="relay-64x250", work="relay", channels=64, rate=250.0),
         Scenario(name="relay-64x1000", work="relay", channels=64, rate=1000.0),
         # Decoding starts once the 1 s window is full: blocks are 1 s longer.
-        Scenario(name="decode-64x250", work="decode", channels=64, rate=250.0, quick_block_s=2.5),
-        Scenario(name="decode-64x1000", work="decode", channels=64, rate=1000.0, quick_block_s=2.5),
+        Scenario(name="decode-64x250", work="decode", channels=64, rate=250.0, quick_block_s=2.0),
+        Scenario(name="decode-64x1000", work="decode", channels=64, rate=1000.0, quick_block_s=2.0),
         Scenario(
             name="wide-1024x30000",
             work="wide",
@@ -77,7 +101,8 @@ SCENARIOS: dict[str, Scenario] = {
             chunk_size=30,
             quick_block_s=1.0,
         ),
-        Scenario(name="wearable-8x250", work="wearable", channels=8, rate=250.0),
+        # Band power starts once its 1 s window is full, like decode.
+        Scenario(name="wearable-8x250", work="wearable", channels=8, rate=250.0, quick_block_s=2.0),
     )
 }
 

@@ -92,6 +92,10 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert "baseline file not found" in proc.stderr
     assert str(missing) in proc.stderr
     assert not (tmp_path / "x.json").exists()
+    proc = _bench("--quick", "--retries", "-1", "--json", str(tmp_path / "x.json"))
+    assert proc.returncode == 2
+    assert "--retries" in proc.stderr
+    assert not (tmp_path / "x.json").exists()
 
 
 # -- the gate ----------------------------------------------------------------------------------
@@ -118,6 +122,17 @@ def test_compare_tolerates_noise_and_improvements() -> None:
     baseline = _doc(a={}, b={})
     current = _doc(a={"ratio_p50": 1.1 * 1.2, "ratio_p99": 1.2 * 1.4}, b={"ratio_p50": 0.9})
     assert [v.status for v in compare(current, baseline, 0.25)] == ["pass", "pass"]
+
+
+def test_compare_holds_a_baseline_ratio_below_one_to_one() -> None:
+    # A baseline where the floor had a bad block (ratio 0.2) must not fail an ordinary run.
+    baseline = _doc(a={"ratio_p50": 0.8, "ratio_p99": 0.2})
+    ordinary = _doc(a={"ratio_p50": 1.2, "ratio_p99": 1.45})
+    assert [v.status for v in compare(ordinary, baseline, 0.25)] == ["pass"]
+    worse = _doc(a={"ratio_p50": 1.26, "ratio_p99": 1.45})
+    (verdict,) = compare(worse, baseline, 0.25)
+    assert verdict.status == "fail"
+    assert "ratio_p50 1.260 > 1.250 (baseline 1.000 + 25%)" in verdict.reasons
 
 
 def test_compare_reports_missing_new_lost_and_broken_scenarios() -> None:
@@ -200,13 +215,15 @@ def test_floor_decode_runs_the_model_at_every_sample_once_the_window_is_full(
     assert five.shape == (5, 2)
 
 
-def test_floor_wearable_emits_log_band_power_every_hop() -> None:
+def test_floor_wearable_emits_log_band_power_every_hop_once_the_window_is_full() -> None:
     step = _wearable_step(argparse.Namespace(channels=3, rate=250.0))
     t = np.arange(500) / 250.0
     data = np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 20 * t), t * 0], axis=1)
     outs = [step(data[i : i + 1].astype(np.float32)) for i in range(500)]
+    # Like the bandpower module: the first row at the 250th sample, then one every 25.
+    assert [i for i, o in enumerate(outs) if o is not None] == list(range(249, 500, 25))
     rows = [o for o in outs if o is not None]
-    assert len(rows) == 500 // 25
+    assert len(rows) == 1 + (500 - 250) // 25
     last = rows[-1].reshape(3, 2)  # (channel, band): mu 8-13 Hz, beta 13-30 Hz
     assert last[0, 0] > last[0, 1]  # 10 Hz: mu dominates
     assert last[1, 1] > last[1, 0]  # 20 Hz: beta dominates
