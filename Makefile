@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # Keep LSL on this machine (loopback only) for everything started from here.
 export LSLAPICFG := $(CURDIR)/bci_bridge/lsl_api.cfg
 
-.PHONY: demo test lint typecheck check venv clean
+.PHONY: demo test lint typecheck check bench-gate venv clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,11 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
+
+# The benchmark regression gate: quick scenarios, ratios to the floor against the baseline.
+bench-gate: $(STAMP)
+	$(VENV)/bin/bci-bridge bench --quick --json out/bench.json --compare benchmarks/baseline.json \
+		--tolerance 0.5 --tolerance-p99 4 --retries 2
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
