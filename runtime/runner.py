@@ -105,9 +105,9 @@ class Runtime:
             route = _Route(state)
             if state.config.lsl:
                 # Pulls of at most 64 samples: pylsl allocates max_samples rows on every pull.
-            route.lsl = LslInput(
-                state.config.stream, recover=not self.options.exit_on_eos, max_chunk=64
-            )
+                route.lsl = LslInput(
+                    state.config.stream, recover=not self.options.exit_on_eos, max_chunk=64
+                )
             self._routes[f"data.{state.config.stream}".encode()] = route
             self._info_topics[f"info.{state.config.stream}".encode()] = state
         for node in self.nodes.values():
