@@ -55,6 +55,7 @@ __all__ = [
     "apply_overrides",
     "load_pipeline",
     "parse_pipeline",
+    "read_toml",
 ]
 
 OverrunPolicy = Literal["warn", "disable"]
@@ -128,19 +129,32 @@ def load_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> PipelineCo
         Naming the file and the key path of the first problem.
     """
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("pipeline file not found", file=str(p)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=str(p)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the pipeline file: {exc}", file=str(p)) from exc
+    raw = read_toml(p, "pipeline file")
     try:
         apply_overrides(raw, overrides)
         return parse_pipeline(raw, base_dir=p.resolve().parent, source=str(p))
     except ConfigError as exc:
         raise exc.within(file=str(p)) from exc.__cause__
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """Read a TOML file; every failure is a :class:`ConfigError` naming the file.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        What the file is, for messages (``"pipeline file"``, ``"recipe"``).
+    """
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the {what}: {exc}", file=str(path)) from exc
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> None:

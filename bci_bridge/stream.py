@@ -88,6 +88,18 @@ class StreamInfo:
         """Number of channels."""
         return len(self.channel_names)
 
+    @classmethod
+    def markers(cls, name: str, source_id: str = "") -> StreamInfo:
+        """Describe a marker stream: irregular, one text channel ``label``."""
+        return cls(
+            name=name,
+            type="Markers",
+            channel_names=("label",),
+            sfreq=0.0,
+            dtype=MARKER_DTYPE,
+            source_id=source_id,
+        )
+
     @property
     def is_markers(self) -> bool:
         """Whether this is a marker stream (text labels, see :data:`MARKER_DTYPE`)."""

@@ -19,7 +19,7 @@ import numpy as np
 from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock
 from bci_bridge.recordings import Recording, read_recording
-from bci_bridge.stream import MARKER_DTYPE, Chunk, StreamInfo
+from bci_bridge.stream import Chunk, StreamInfo
 
 __all__ = ["Replay", "ReplayConfig"]
 
@@ -226,13 +226,8 @@ class Replay:
     def marker_info(self) -> StreamInfo:
         """Describe the marker stream: irregular, one ``label`` channel (a string stream)."""
         rec = self.recording
-        return StreamInfo(
-            name=f"{self._name()}-Markers",
-            type="Markers",
-            channel_names=("label",),
-            sfreq=0.0,
-            dtype=MARKER_DTYPE,
-            source_id=f"replay-{self._name()}-{rec.sha256[:16]}-markers",
+        return StreamInfo.markers(
+            f"{self._name()}-Markers", source_id=f"replay-{self._name()}-{rec.sha256[:16]}-markers"
         )
 
     def read_markers(self) -> list[tuple[str, float]]:

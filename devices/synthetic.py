@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock
-from bci_bridge.stream import MARKER_DTYPE, Chunk, StreamInfo
+from bci_bridge.stream import Chunk, StreamInfo
 from devices.signals import RHYTHMS, EEGModel, channel_names
 
 __all__ = ["Synthetic", "SyntheticConfig"]
@@ -246,13 +246,8 @@ class Synthetic:
     def marker_info(self) -> StreamInfo:
         """Describe the marker stream: irregular, one ``label`` channel (a string stream)."""
         cfg = self._config
-        return StreamInfo(
-            name=f"{cfg.name}-Markers",
-            type="Markers",
-            channel_names=("label",),
-            sfreq=0.0,
-            dtype=MARKER_DTYPE,
-            source_id=f"synthetic-{cfg.name}-{cfg.seed}-markers",
+        return StreamInfo.markers(
+            f"{cfg.name}-Markers", source_id=f"synthetic-{cfg.name}-{cfg.seed}-markers"
         )
 
     def read_markers(self) -> list[tuple[str, float]]:

@@ -27,13 +27,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from bci_bridge import registry
+from bci_bridge.config import read_toml
 from bci_bridge.errors import ConfigError, PluginError
 from bci_bridge.params import build_config
 from decoders.training.families import FAMILIES
@@ -106,14 +106,7 @@ def load_recipe(path: str | Path) -> Recipe:
         Naming the file and the key path of the first problem.
     """
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("recipe file not found", file=str(p)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=str(p)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the recipe: {exc}", file=str(p)) from exc
+    raw = read_toml(p, "recipe file")
     try:
         return parse_recipe(raw, base_dir=p.resolve().parent, source=str(p))
     except ConfigError as exc:
