@@ -179,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
     client = _Client()
     marker_inlet: Any = None
     markers_done = False
+    # Looks for the cue stream in the background while the loop serves the decoder's output.
+    marker_resolver = pylsl.ContinuousResolver(prop="name", value=f"{stream}-Markers")
 
     def say(line: str) -> None:
         if not args.quiet:
@@ -227,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
                     client.stamps.extend(frame.timestamps.tolist())
                     first_output = first_output or time.monotonic()
             if marker_inlet is None and not markers_done and by_name["device"].proc.poll() is None:
-                found = pylsl.resolve_byprop("name", f"{stream}-Markers", 1, 0.0)
+                found = marker_resolver.results()
                 if found:
                     marker_inlet = pylsl.StreamInlet(found[0], max_buflen=60)
                     marker_inlet.open_stream(1.0)

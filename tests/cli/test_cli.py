@@ -90,6 +90,8 @@ def test_demo_writes_a_summary_that_adds_up(tmp_path: Path) -> None:
     lat = summary["latency_ms"]
     assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
     assert summary["classes"] == ["rest", "left", "right"]
+    assert summary["markers"] >= 1  # the client followed the array's cues over LSL
+    assert 0.0 <= summary["cue_agreement"] <= 1.0
     assert "decoded" in result.stdout
     assert "summary" in result.stdout
 
