@@ -20,6 +20,7 @@ from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock
 from bci_bridge.recordings import Recording, read_recording
 from bci_bridge.stream import Chunk, StreamInfo
+from devices.pacing import wait_until
 
 __all__ = ["Replay", "ReplayConfig"]
 
@@ -195,14 +196,9 @@ class Replay:
         n = int(min(k, remaining))
         if cfg.speed > 0:
             rate = self.recording.sfreq * cfg.speed
-            due = self._t0 + (self._emitted + n - 1) / rate
-            now = float(local_clock())
-            deadline = now + max(timeout, 0.0)
-            while now < due:
-                if now >= deadline:
-                    return None
-                time.sleep(min(due, deadline) - now)
-                now = float(local_clock())
+            now = wait_until(self._t0 + (self._emitted + n - 1) / rate, timeout)
+            if now is None:
+                return None
             if n == k:  # every sample already due, in whole chunks, up to a bound
                 n_due = math.floor((now - self._t0) * rate) + 1 - self._emitted
                 n_ready = int(min(n_due, remaining, self._max_catchup))

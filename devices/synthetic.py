@@ -12,7 +12,6 @@ For offline calibration data, construct with ``realtime=False`` and call :meth:`
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy.typing as npt
 from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
+from devices.pacing import wait_until
 from devices.signals import RHYTHMS, EEGModel, channel_names
 
 __all__ = ["Synthetic", "SyntheticConfig"]
@@ -219,14 +219,9 @@ class Synthetic:
         k = self._config.chunk_size
         n = k
         if self._config.realtime:
-            due = self._time_of(self._emitted + k - 1)
-            now = float(local_clock())
-            deadline = now + max(timeout, 0.0)
-            while now < due:
-                if now >= deadline:
-                    return None
-                time.sleep(min(due, deadline) - now)
-                now = float(local_clock())
+            now = wait_until(self._time_of(self._emitted + k - 1), timeout)
+            if now is None:
+                return None
             # Every sample whose timestamp has passed, in whole chunks, up to a bound.
             n_due = math.floor((now - self._t0) * self._config.sfreq) + 1 - self._emitted
             n = max(k, min(n_due // k * k, self._max_catchup))
