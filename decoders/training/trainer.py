@@ -126,6 +126,7 @@ def train(
     manifest = {
         "input": "window",
         "channel_names": list(train_set.channel_names),
+        "units": [train_set.unit] * len(train_set.channel_names),
         "sfreq": train_set.sfreq,
         "window_samples": shape.n_samples,
         "filters": [{"module": f.module, "params": f.params} for f in recipe.filters],
