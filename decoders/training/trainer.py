@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.filtering import filter_trials
 from decoders.training.recipe import Recipe, load_recipe
 from decoders.training.report import data_entry, params_entry
+from decoders.training.resampling import resample_trials
 
 __all__ = ["Progress", "train"]
 
@@ -129,7 +131,7 @@ def train(
         "units": [train_set.unit] * len(train_set.channel_names),
         "sfreq": train_set.sfreq,
         "window_samples": shape.n_samples,
-        "filters": [{"module": f.module, "params": f.params} for f in recipe.filters],
+        "filters": _steps(recipe, train_set.sfreq),
         "classes": list(classes),
         "trained_on": {
             "source": train_set.source,
@@ -150,9 +152,24 @@ def train(
 def _read(recipe: Recipe, path: Path, key: str) -> Trials:
     d = recipe.data
     try:
-        return read_trials(path, tmin=d.tmin, tmax=d.tmax, labels=d.labels, channels=d.channels)
+        trials = read_trials(path, tmin=d.tmin, tmax=d.tmax, labels=d.labels, channels=d.channels)
     except ConfigError as exc:
         raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
+    if d.sfreq is None or d.sfreq == trials.sfreq:
+        return trials
+    try:
+        X, rate = resample_trials(trials.X, trials.sfreq, d.sfreq)
+    except ConfigError as exc:
+        raise ConfigError(str(exc), key="data.sfreq", file=recipe.source) from exc
+    return replace(trials, X=X, sfreq=rate)
+
+
+def _steps(recipe: Recipe, rate: float) -> list[dict[str, Any]]:
+    """Return the manifest's ``filters``: a resample node first if ``[data] sfreq`` is set."""
+    steps = [{"module": f.module, "params": f.params} for f in recipe.filters]
+    if recipe.data.sfreq is not None:
+        steps.insert(0, {"module": "resample", "params": {"sfreq": rate}})
+    return steps
 
 
 def _same_layout(a: Trials, b: Trials, source: str) -> None:
