@@ -74,6 +74,7 @@ class Resample:
         "_n_out",
         "_phases_rev",
         "_started",
+        "_windows",
     )
 
     def __init__(self, config: ResampleConfig) -> None:
@@ -81,6 +82,7 @@ class Resample:
         self._design: Resampling | None = None
         self._phases_rev: _F64 = np.empty((0, 0))
         self._ext: _F64 = np.empty((0, 0))  # history (n_per_phase - 1 rows), then the chunk
+        self._windows: _F64 = np.empty((0, 0, 0))  # every filter-length window of _ext, a view
         self._dtype: np.dtype[np.floating] = np.dtype(np.float32)
         self._n_in = 0
         self._n_out = 0
@@ -99,7 +101,7 @@ class Resample:
         self._design = design
         self._phases_rev = np.ascontiguousarray(design.phases[:, ::-1])
         keep = design.phases.shape[1] - 1
-        self._ext = np.zeros((keep + 256, info.n_channels))
+        self._set_ext(np.zeros((keep + 256, info.n_channels)))
         self._dtype = np.dtype(np.float64 if info.dtype == "float64" else np.float32)
         self._n_in = 0
         self._n_out = 0
@@ -112,6 +114,11 @@ class Resample:
         if d is None:
             return {}
         return {"up": d.up, "down": d.down, "latency_s": d.delay_s}
+
+    def _set_ext(self, ext: _F64) -> None:
+        """Use ``ext`` as the history-and-chunk buffer; make its window view once."""
+        self._ext = ext
+        self._windows = sliding_window_view(ext, self._phases_rev.shape[1], axis=0)
 
     def step(self, chunk: Chunk) -> Chunk | None:
         """Take one chunk in; return the output samples it completes, or ``None``."""
@@ -126,7 +133,7 @@ class Resample:
         if keep + n > self._ext.shape[0]:
             grown = np.empty((keep + n, x.shape[1]))
             grown[:keep] = self._ext[:keep]
-            self._ext = grown
+            self._set_ext(grown)
         ext = self._ext
         if not self._started:
             ext[:keep] = x[0]  # steady state: the signal before the first sample is that sample
@@ -138,7 +145,7 @@ class Resample:
             pos = np.arange(first, last, dtype=np.int64) * d.down  # upsampled positions
             phase = pos % d.up
             newest = pos // d.up - self._n_in  # index in the chunk of each output's newest input
-            windows = sliding_window_view(ext[: keep + n], per_phase, axis=0)[newest]
+            windows = self._windows[newest]  # (n_out, n_channels, n_per_phase)
             y = np.einsum("kcj,kj->kc", windows, self._phases_rev[phase])
             stamps = chunk.timestamps[newest] + phase / (d.up * d.sfreq_in)
             out = Chunk(np.ascontiguousarray(y, dtype=self._dtype), stamps, chunk.seq)
