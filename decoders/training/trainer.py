@@ -11,14 +11,14 @@ import numpy as np
 import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
-from bci_bridge.recordings import Trials, read_trials
+from bci_bridge.recordings import Trials, read_recording, read_trials
 from decoders.training.export import check_parity, open_session, save_model, time_inference
 from decoders.training.families import make_family
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.filtering import filter_trials
 from decoders.training.recipe import Recipe, load_recipe
 from decoders.training.report import data_entry, params_entry
-from decoders.training.resampling import resample_trials
+from decoders.training.resampling import resample_epochs, resample_trials
 
 __all__ = ["Progress", "train"]
 
@@ -151,16 +151,19 @@ def train(
 
 def _read(recipe: Recipe, path: Path, key: str) -> Trials:
     d = recipe.data
+    continuous = path.suffix.lower() not in (".ts", ".npz")
     try:
+        if d.sfreq is not None and continuous and d.tmin is not None and d.tmax is not None:
+            rec = read_recording(path)
+            if rec.sfreq != d.sfreq:
+                return resample_epochs(rec, d.sfreq, d.tmin, d.tmax, d.labels, d.channels)
         trials = read_trials(path, tmin=d.tmin, tmax=d.tmax, labels=d.labels, channels=d.channels)
-    except ConfigError as exc:
-        raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
-    if d.sfreq is None or d.sfreq == trials.sfreq:
-        return trials
-    try:
+        if d.sfreq is None or d.sfreq == trials.sfreq:
+            return trials
         X, rate = resample_trials(trials.X, trials.sfreq, d.sfreq)
     except ConfigError as exc:
-        raise ConfigError(str(exc), key="data.sfreq", file=recipe.source) from exc
+        where = "data.sfreq" if exc.key == "sfreq" else key  # a rate change it cannot make
+        raise ConfigError(f"{exc}", key=where, file=recipe.source) from exc
     return replace(trials, X=X, sfreq=rate)
 
 

@@ -124,3 +124,43 @@ def test_scp1_streamed_equals_offline_and_zero_phase_scipy() -> None:
     X, _ = resample_trials(trials, rec.sfreq, 128.0)
     assert X.shape == (3, 6, 448)
     np.testing.assert_array_equal(X[1], resample_signal(trials[1].T, rec.sfreq, 128.0)[0].T)
+
+
+def test_continuous_training_epochs_equal_the_online_resample_and_epoch_nodes(tmp_path) -> None:
+    """A continuous file: resampled whole, then epoched, as the pipeline's nodes do online."""
+    import mne
+
+    from decoders.epoch import Epoch, EpochConfig
+    from decoders.training.resampling import resample_epochs
+
+    rng = np.random.default_rng(8)
+    n, sfreq = 250 * 30, 250.0
+    volts = np.cumsum(rng.normal(size=(3, n)), axis=1) * 1e-6  # drifting, as EEG does
+    raw = mne.io.RawArray(volts, mne.create_info(["C3", "Cz", "C4"], sfreq, "eeg"), verbose="error")
+    onsets = np.arange(1.0, 28.0, 2.0) + rng.uniform(0, 0.5, size=14)
+    raw.set_annotations(mne.Annotations(onsets, 0.0, ["a", "b"] * 7))
+    path = tmp_path / "cont_raw.fif"
+    raw.save(path, verbose="error")
+    rec = read_recording(path)
+
+    offline = resample_epochs(rec, 100.0, 0.0, 1.0, channels=("C4", "C3"))
+    assert offline.sfreq == 100.0
+    assert offline.X.shape == (14, 2, 100)
+    assert list(offline.y) == ["a", "b"] * 7
+
+    # Online: pick (here: the same order by hand), resample, then epoch on the markers.
+    data = np.ascontiguousarray(rec.data[:, [2, 0]])
+    stamps = 500.0 + np.arange(n) / sfreq
+    info = StreamInfo(name="eeg", channel_names=("C4", "C3"), sfreq=sfreq)
+    resample, epoch = Resample(ResampleConfig(sfreq=100.0)), Epoch(EpochConfig(tmin=0.0, tmax=1.0))
+    epoch.prepare(resample.prepare(info))
+    marks = [(500.0 + s / sfreq, label) for s, label in rec.events]
+    epoch.on_markers([m[1] for m in marks], np.array([m[0] for m in marks]))
+    windows = []
+    for start in range(0, n, 25):
+        out = resample.step(Chunk(data[start : start + 25], stamps[start : start + 25], 0))
+        got = epoch.step(out) if out is not None else None
+        if got is not None:
+            windows.append(got.data)
+    online = np.concatenate(windows).reshape(-1, 100, 2).transpose(0, 2, 1)
+    np.testing.assert_allclose(online, offline.X, rtol=1e-5, atol=1e-4)
