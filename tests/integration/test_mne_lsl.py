@@ -107,6 +107,7 @@ def test_player_feeds_a_pipeline_and_stream_lsl_reads_its_outputs(
     endpoint = f"ipc://{ipc_dir}/out"
     out_name = f"{stream_name}-out"
     player = PlayerLSL(_fif(tmp_path, uv, names), CHUNK, 1, name=stream_name)
+    player.set_channel_units(dict.fromkeys(player.ch_names, "microvolts"))  # as amplifiers do
     runtime, worker = _runtime(
         {
             "pipeline": {"name": "mnelsl"},
@@ -131,10 +132,10 @@ def test_player_feeds_a_pipeline_and_stream_lsl_reads_its_outputs(
     player.start()
     try:
         stream.connect(timeout=20)
-        # What mne-lsl reads of our outlet: names, types, units (volts: unit_mul 0), rate.
+        # What mne-lsl reads of our outlet: names, types, units (microvolts: unit_mul -6), rate.
         assert stream.ch_names == ["A1", "A2", "C3f", "C3p", "C4f", "C4p"]
         assert stream.get_channel_types() == ["eeg"] * 6
-        assert [ch["unit_mul"] for ch in stream.info["chs"]] == [0] * 6
+        assert [ch["unit_mul"] for ch in stream.info["chs"]] == [-6] * 6
         assert stream.info["sfreq"] == 128.0
         frames = _drain(sub, player)
         got = stream.n_new_samples
@@ -145,20 +146,20 @@ def test_player_feeds_a_pipeline_and_stream_lsl_reads_its_outputs(
     summary = worker.finish()
     assert summary["samples_lost"] == 0
     assert got > 0
-    # The pipeline got volts from the player (its LSL desc says unit_mul 0 for eeg)...
+    # The pipeline read microvolts from the player's LSL desc (mne-lsl writes unit_mul -6)...
     info = runtime.inputs["eeg"].info
     assert info is not None
-    assert info.channel_units == ("V",) * 6
+    assert info.channel_units == ("uV",) * 6
     received = _data(frames, b"out.mnelsl.rename")
     assert received.shape[1] == 6
     assert received.shape[0] > 0.5 * N_SAMPLES
-    start = int(np.argmin(np.abs(uv[:, 0] * 1e-6 - received[0, 0])))
+    start = int(np.argmin(np.abs(uv[:, 0] - received[0, 0])))
     np.testing.assert_allclose(
-        received, uv[start : start + received.shape[0]] * 1e-6, rtol=1e-5, atol=1e-12
+        received, uv[start : start + received.shape[0]], rtol=1e-5, atol=1e-4
     )
     # ...and the streamed resampled signal equals the offline resampling of what it received.
     offline, _ = resample_signal(received, 256.0, 128.0)
-    np.testing.assert_allclose(_data(frames, b"out.mnelsl.rate"), offline, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(_data(frames, b"out.mnelsl.rate"), offline, rtol=1e-5, atol=1e-4)
 
 
 def _linear_model(path: Path, names: tuple[str, ...]) -> np.ndarray:
