@@ -15,6 +15,7 @@ import pylsl
 
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.stream import DTYPES, MARKER_DTYPE, StreamInfo
+from bci_bridge.units import lsl_unit
 
 __all__ = [
     "LOCAL_CONFIG",
@@ -82,7 +83,7 @@ def to_lsl(info: StreamInfo, *, string_format: bool = False) -> pylsl.StreamInfo
         ch.append_child_value("label", name)
         ch.append_child_value("type", kind)
         if unit:
-            ch.append_child_value("unit", unit)
+            ch.append_child_value("unit", lsl_unit(unit))
     return out
 
 

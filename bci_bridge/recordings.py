@@ -87,6 +87,8 @@ class Trials:
         The path(s) read, comma-separated.
     sha256 : str
         Hex SHA-256 of the bytes of every file read, in order: identifies the data exactly.
+    unit : str
+        The unit of ``X`` (see :mod:`bci_bridge.units`): every reader here gives microvolts.
     """
 
     X: npt.NDArray[np.float64]
@@ -95,6 +97,7 @@ class Trials:
     channel_names: tuple[str, ...]
     source: str
     sha256: str
+    unit: str = "uV"
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -120,6 +123,8 @@ class Recording:
         The path(s) read, comma-separated.
     sha256 : str
         Hex SHA-256 of the bytes of every file read, in order.
+    unit : str
+        The unit of ``data`` (see :mod:`bci_bridge.units`): every reader here gives microvolts.
     """
 
     data: npt.NDArray[np.float32]
@@ -128,6 +133,7 @@ class Recording:
     events: tuple[tuple[int, str], ...]
     source: str
     sha256: str
+    unit: str = "uV"
 
     @property
     def n_samples(self) -> int:
@@ -201,6 +207,7 @@ class Recording:
             channel_names=self.channel_names,
             source=self.source,
             sha256=self.sha256,
+            unit=self.unit,
         )
 
 

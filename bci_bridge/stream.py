@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
+from bci_bridge.units import normalise_unit
 
 __all__ = ["DTYPES", "MARKER_DTYPE", "Chunk", "StreamInfo"]
 
@@ -51,7 +52,8 @@ class StreamInfo:
     channel_types : tuple of str
         One type per channel (``eeg``, ``misc``...); defaults to the stream type lower-cased.
     channel_units : tuple of str
-        One unit per channel (``microvolts``...); defaults to empty strings.
+        One unit per channel, normalised by :func:`bci_bridge.units.normalise_unit`
+        (``"uV"``, ``"mV"``, ``"V"``, ``""`` for unknown...); defaults to unknown.
     """
 
     name: str
@@ -82,6 +84,8 @@ class StreamInfo:
         for key in ("channel_types", "channel_units"):
             if len(getattr(self, key)) != n:
                 raise ConfigError(f"needs {n} entries, one per channel", key=key)
+        units = zip(self.channel_units, self.channel_types, strict=True)
+        object.__setattr__(self, "channel_units", tuple(normalise_unit(u, t) for u, t in units))
 
     @property
     def n_channels(self) -> int:

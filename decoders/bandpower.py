@@ -24,6 +24,7 @@ from scipy.signal import get_window
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget, require_regular
+from decoders.derived_units import log_of, power_density
 from decoders.ring import WindowRing
 
 __all__ = ["BandPower", "BandPowerConfig"]
@@ -215,8 +216,14 @@ class BandPower:
         self._power(np.empty(self._width, dtype=np.float32))
         self._until = n_win
         names = tuple(f"{ch}_{band}" for ch in info.channel_names for band in cfg.names())
+        n_bands = len(cfg.bands)
+        units = tuple(power_density(u) for u in info.channel_units for _ in range(n_bands))
         return info.renamed(
-            type="Features", channel_names=names, sfreq=sfreq / hop, dtype="float32"
+            type="Features",
+            channel_names=names,
+            channel_units=tuple(log_of(u) for u in units) if cfg.log else units,
+            sfreq=sfreq / hop,
+            dtype="float32",
         )
 
     def step(self, chunk: Chunk) -> Chunk | None:

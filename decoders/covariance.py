@@ -18,6 +18,7 @@ import numpy.typing as npt
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget
+from decoders.derived_units import squared
 from decoders.windowing import Windows, check_window_config
 
 __all__ = ["Covariance", "CovarianceConfig"]
@@ -94,7 +95,13 @@ class Covariance:
         self._width = rows.size
         names = info.channel_names
         out = tuple(f"{names[a]}:{names[b]}" for a, b in zip(rows, cols, strict=True))
-        return info.renamed(type="Features", channel_names=out, sfreq=rate, dtype="float32")
+        u = info.channel_units
+        units = tuple(
+            squared(u[a]) if u[a] == u[b] else "" for a, b in zip(rows, cols, strict=True)
+        )
+        return info.renamed(
+            type="Features", channel_names=out, channel_units=units, sfreq=rate, dtype="float32"
+        )
 
     def step(self, chunk: Chunk) -> Chunk | None:
         """Emit one row per completed window (see class docs), or ``None``."""

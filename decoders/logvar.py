@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget
+from decoders.derived_units import log_of, squared
 from decoders.windowing import Windows, check_window_config
 
 __all__ = ["LogVar", "LogVarConfig"]
@@ -80,7 +81,10 @@ class LogVar:
         self._var = np.empty(info.n_channels)
         self._width = info.n_channels
         names = tuple(f"{ch}_logvar" for ch in info.channel_names)
-        return info.renamed(type="Features", channel_names=names, sfreq=rate, dtype="float32")
+        units = tuple(log_of(squared(u), "ln") for u in info.channel_units)
+        return info.renamed(
+            type="Features", channel_names=names, channel_units=units, sfreq=rate, dtype="float32"
+        )
 
     def step(self, chunk: Chunk) -> Chunk | None:
         """Emit one row per completed window (see class docs), or ``None``."""

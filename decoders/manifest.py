@@ -3,15 +3,16 @@
 It travels inside the model, as the ``metadata_props`` entry :data:`KEY`, whose value is JSON::
 
     {"version": 1, "input": "window" | "features",
-     "channel_names": [...], "sfreq": 256.0, "window_samples": 896,
+     "channel_names": [...], "units": ["uV", ...], "sfreq": 256.0, "window_samples": 896,
      "filters": [{"module": "bandpass", "params": {...}}, ...],
      "classes": [...],
      "trained_on": {"source": "...", "sha256": "...", "n_trials": 268},
      "scores": {...}, "created_by": "bci-bridge train"}
 
 ``version``, ``input``, ``channel_names`` and ``classes`` are required; window models also need
-``sfreq`` and ``window_samples``. :mod:`decoders.onnx_module` checks a model's manifest against
-the live stream when the pipeline is prepared.
+``sfreq`` and ``window_samples``. ``units`` (optional: missing means unknown) gives the unit
+the model was trained in, per channel (see :mod:`bci_bridge.units`). :mod:`decoders.onnx_module`
+checks a model's manifest against the live stream when the pipeline is prepared.
 """
 
 from __future__ import annotations
@@ -129,6 +130,13 @@ def parse_manifest(text: str, where: str) -> dict[str, Any]:
             raise bad(field, f"must be a non-empty list of names, got {names!r}")
         if len(set(names)) != len(names):
             raise bad(field, f"repeats names: {names!r}")
+    units = obj.get("units")
+    if units is not None and not (
+        isinstance(units, list)
+        and len(units) == len(obj["channel_names"])
+        and all(isinstance(u, str) for u in units)
+    ):
+        raise bad("units", f"must list one unit per channel (strings), got {units!r}")
     window = obj["input"] == "window"
     sfreq = obj.get("sfreq")
     if (window or sfreq is not None) and not (

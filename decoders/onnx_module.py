@@ -15,9 +15,11 @@ Two kinds of model are accepted, told apart by the rank of their float32 input:
 
 The output is a rank-2 float tensor (batch, n_outputs). A model made by ``bci-bridge train``
 carries a manifest (:mod:`decoders.manifest`); it is checked against the live stream (channel
-names and order, sample rate, window length) and gives the class names. Models are checked
-when the pipeline is prepared, and refused with a :class:`~bci_bridge.errors.ModelError` that
-says what is wrong.
+names and order, units, sample rate, window length) and gives the class names. A stream in
+other voltage units than the model's (volts into a microvolt model) is refused, unless the
+node sets ``scale = "auto"``: then each chunk is multiplied into a preallocated buffer first.
+Models are checked when the pipeline is prepared, and refused with a
+:class:`~bci_bridge.errors.ModelError` that says what is wrong.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget
 from decoders.manifest import KEY as MANIFEST_KEY
 from decoders.manifest import parse_manifest
+from decoders.unit_check import unit_factors
 from decoders.windowing import Windows
 
 __all__ = ["OnnxModule", "OnnxModuleConfig"]
@@ -71,6 +74,10 @@ class OnnxModuleConfig:
         every ``hop`` samples over a sliding window.
     hop : int
         Window models with ``trigger = "hop"``: samples between runs, >= 1.
+    scale : {"none", "auto"}
+        ``"auto"``: convert a stream in other voltage units than the model's manifest states
+        (e.g. volts to microvolts) by multiplying each sample; ``"none"``: refuse such a
+        stream at prepare.
     budget_ms : float
         Time budget of one ``step`` call, in milliseconds.
     """
@@ -82,6 +89,7 @@ class OnnxModuleConfig:
     class_names: tuple[str, ...] = ()
     trigger: Literal["chunk", "hop"] = "chunk"
     hop: int = 1
+    scale: Literal["none", "auto"] = "none"
     budget_ms: float = 1.0
 
     def __post_init__(self) -> None:
@@ -99,6 +107,8 @@ class OnnxModuleConfig:
             raise ConfigError(f"must be 'chunk' or 'hop', got {self.trigger!r}", key="trigger")
         if isinstance(self.hop, bool) or not isinstance(self.hop, int) or self.hop < 1:
             raise ConfigError(f"must be an integer >= 1 (samples), got {self.hop!r}", key="hop")
+        if self.scale not in ("none", "auto"):
+            raise ConfigError(f"must be 'none' or 'auto', got {self.scale!r}", key="scale")
         if self.hop != 1 and self.trigger != "hop":
             raise ConfigError("applies only with trigger = 'hop'", key="hop")
         check_budget(self.budget_ms)
@@ -119,6 +129,7 @@ class OnnxModule:
     __slots__ = (
         "_cast_input",
         "_config",
+        "_factors",
         "_feed",
         "_fetch",
         "_fill",
@@ -126,6 +137,7 @@ class OnnxModule:
         "_n_outputs",
         "_rows",
         "_run",
+        "_scaled",
         "_session",
         "_window",
         "_windows",
@@ -146,6 +158,8 @@ class OnnxModule:
         self._x: npt.NDArray[np.float32] = np.empty((1, 0, 0), dtype=np.float32)
         self._fill = self._fill_copy
         self._rows: npt.NDArray[np.float32] = np.empty((0, 0), dtype=np.float32)  # cast input
+        self._factors: npt.NDArray[np.float32] | None = None  # stream units -> model units
+        self._scaled: npt.NDArray[np.float32] = np.empty((0, 0), dtype=np.float32)
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
         """Load and check the model against the input, create the session and warm it up.
@@ -182,8 +196,14 @@ class OnnxModule:
                 "(batch, n_features)",
                 key="trigger",
             )
+        self._factors = None
         if manifest is not None:
             _check_manifest(manifest, info, window, path)
+            self._factors = unit_factors(
+                manifest.get("units", ()), info, auto=cfg.scale == "auto", path=path
+            )
+            if self._factors is not None:
+                self._scaled = np.empty((64, info.n_channels), dtype=np.float32)
         self._fetch = [out]
         self._session = session
         self._run = session.run
@@ -237,6 +257,9 @@ class OnnxModule:
         data = chunk.data
         if data.shape[0] == 0:
             return None
+        if self._factors is not None:
+            chunk = self._scale(chunk, self._factors)
+            data = chunk.data
         if self._window:
             return self._windows.run(chunk, self._n_outputs, self._fill)
         if self._cast_input:
@@ -250,6 +273,19 @@ class OnnxModule:
         if y.dtype != np.float32:
             y = y.astype(np.float32)
         return Chunk(y, chunk.timestamps, chunk.seq)
+
+    def _scale(self, chunk: Chunk, factors: npt.NDArray[np.float32]) -> Chunk:
+        """Multiply the chunk by the unit factors into the preallocated float32 buffer.
+
+        The buffer grows only when a chunk is longer than any before; the result is read
+        within this ``step`` call only (copied into the ring or fed to the model).
+        """
+        n = chunk.data.shape[0]
+        if n > self._scaled.shape[0]:
+            self._scaled = np.empty((n, self._scaled.shape[1]), dtype=np.float32)
+        out = self._scaled[:n]
+        np.multiply(chunk.data, factors, out=out, casting="unsafe")
+        return Chunk(out, chunk.timestamps, chunk.seq)
 
     def _fill_view(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
         """Run the model on the ring's window (n_channels, n_samples), C-contiguous float32.

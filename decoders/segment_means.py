@@ -93,7 +93,10 @@ class SegmentMeans:
         self._means = np.empty((k, info.n_channels))
         self._width = info.n_channels * k
         names = tuple(f"{ch}_s{s}" for ch in info.channel_names for s in range(k))
-        return info.renamed(type="Features", channel_names=names, sfreq=rate, dtype="float32")
+        units = tuple(u for u in info.channel_units for _ in range(k))
+        return info.renamed(
+            type="Features", channel_names=names, channel_units=units, sfreq=rate, dtype="float32"
+        )
 
     def step(self, chunk: Chunk) -> Chunk | None:
         """Emit one row per epoch in the chunk (see class docs); ``None`` for an empty chunk.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock
 from bci_bridge.recordings import Recording, read_recording
 from bci_bridge.stream import Chunk, StreamInfo
+from bci_bridge.units import VOLTS_PER_UNIT, is_voltage, normalise_unit, scale_factor
 from devices.pacing import wait_until
 
 __all__ = ["Replay", "ReplayConfig"]
@@ -47,6 +48,10 @@ class ReplayConfig:
         Start again from the first sample after the last one, forever.
     channels : tuple of str
         Stream only these channels, in this order (empty = all).
+    units : str
+        Units to stream in: ``"uV"``, ``"mV"`` or ``"V"``; empty = as read (microvolts: the
+        readers give ``.ts``/``.npz`` files in their known units and MNE files scaled to
+        microvolts). ``"V"`` streams an MNE file in volts, as MNE holds it.
     """
 
     path: str = field(metadata={"path": True})
@@ -55,6 +60,7 @@ class ReplayConfig:
     speed: float = 1.0
     loop: bool = False
     channels: tuple[str, ...] = ()
+    units: str = ""
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -69,6 +75,12 @@ class ReplayConfig:
         if len(set(self.channels)) != len(self.channels) or not all(self.channels):
             raise ConfigError(
                 f"names must be non-empty and distinct, got {self.channels}", key="channels"
+            )
+        if self.units and not is_voltage(normalise_unit(self.units)):
+            raise ConfigError(
+                f"must be one of {', '.join(VOLTS_PER_UNIT)} (or empty: as read), "
+                f"got {self.units!r}",
+                key="units",
             )
 
 
@@ -146,7 +158,7 @@ class Replay:
             dtype="float32",
             source_id=f"replay-{self._name()}-{rec.sha256[:16]}",
             channel_types=("eeg",) * n,
-            channel_units=("microvolts",) * n,
+            channel_units=(rec.unit,) * n,
         )
 
     def open(self) -> None:
@@ -170,7 +182,8 @@ class Replay:
         Returns
         -------
         Chunk or None
-            ``data`` float32 ``(n, n_channels)`` as stored (microvolts for EEG), C-contiguous;
+            ``data`` float32 ``(n, n_channels)``, C-contiguous, in the stream's units
+            (``units``; microvolts by default);
             ``timestamps`` float64 ``(n,)`` on the LSL clock; ``seq`` counting chunks from 0.
             ``n`` is ``chunk_size`` (a multiple of it when reads fell behind a paced replay;
             fewer for the last chunk of a non-looping replay). ``None`` if the chunk is not
@@ -274,7 +287,12 @@ class Replay:
                 events=rec.events,
                 source=rec.source,
                 sha256=rec.sha256,
+                unit=rec.unit,
             )
+        if cfg.units and normalise_unit(cfg.units) != rec.unit:
+            unit = normalise_unit(cfg.units)
+            factor = np.float32(scale_factor(rec.unit, unit))
+            rec = replace(rec, data=np.ascontiguousarray(rec.data * factor), unit=unit)
         if rec.n_samples == 0:
             raise ConfigError("the recording holds no sample", file=rec.source)
         if not (math.isfinite(rec.sfreq) and rec.sfreq > 0):

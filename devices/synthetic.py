@@ -184,7 +184,7 @@ class Synthetic:
             dtype="float32",
             source_id=f"synthetic-{cfg.name}-{cfg.seed}",
             channel_types=("eeg",) * cfg.n_channels,
-            channel_units=("microvolts",) * cfg.n_channels,
+            channel_units=("uV",) * cfg.n_channels,
         )
 
     def open(self) -> None:

@@ -9,6 +9,8 @@
     tmax = 3.5          #   files (.ts, .npz): an optional crop of each trial
     labels = []         # keep only these classes (empty: all)
     channels = []       # keep these channels, in this order (empty: all)
+    sfreq = 128.0       # optional: resample to this rate (Hz), as the runtime's resample
+                        #   module will; the written pipeline gets a resample node
 
     [[filters]]         # stateful filters the runtime applies to the stream before the model
     module = "bandpass"
@@ -27,6 +29,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -53,8 +56,11 @@ class DataConfig:
     tmax: float | None = None
     labels: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    sfreq: float | None = None
 
     def __post_init__(self) -> None:
+        if self.sfreq is not None and not (math.isfinite(self.sfreq) and self.sfreq > 0):
+            raise ConfigError(f"must be a rate > 0 Hz, got {self.sfreq}", key="sfreq")
         if not self.train:
             raise ConfigError("needs a file of labelled trials", key="train")
         if self.tmin is not None and self.tmax is not None and self.tmax <= self.tmin:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +11,14 @@ import numpy as np
 import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
-from bci_bridge.recordings import Trials, read_trials
+from bci_bridge.recordings import Trials, read_recording, read_trials
 from decoders.training.export import check_parity, open_session, save_model, time_inference
 from decoders.training.families import make_family
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.filtering import filter_trials
 from decoders.training.recipe import Recipe, load_recipe
 from decoders.training.report import data_entry, params_entry
+from decoders.training.resampling import resample_epochs, resample_trials
 
 __all__ = ["Progress", "train"]
 
@@ -126,9 +128,10 @@ def train(
     manifest = {
         "input": "window",
         "channel_names": list(train_set.channel_names),
+        "units": [train_set.unit] * len(train_set.channel_names),
         "sfreq": train_set.sfreq,
         "window_samples": shape.n_samples,
-        "filters": [{"module": f.module, "params": f.params} for f in recipe.filters],
+        "filters": _steps(recipe, train_set.sfreq),
         "classes": list(classes),
         "trained_on": {
             "source": train_set.source,
@@ -148,10 +151,28 @@ def train(
 
 def _read(recipe: Recipe, path: Path, key: str) -> Trials:
     d = recipe.data
+    continuous = path.suffix.lower() not in (".ts", ".npz")
     try:
-        return read_trials(path, tmin=d.tmin, tmax=d.tmax, labels=d.labels, channels=d.channels)
+        if d.sfreq is not None and continuous and d.tmin is not None and d.tmax is not None:
+            rec = read_recording(path)
+            if rec.sfreq != d.sfreq:
+                return resample_epochs(rec, d.sfreq, d.tmin, d.tmax, d.labels, d.channels)
+        trials = read_trials(path, tmin=d.tmin, tmax=d.tmax, labels=d.labels, channels=d.channels)
+        if d.sfreq is None or d.sfreq == trials.sfreq:
+            return trials
+        X, rate = resample_trials(trials.X, trials.sfreq, d.sfreq)
     except ConfigError as exc:
-        raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
+        where = "data.sfreq" if exc.key == "sfreq" else key  # a rate change it cannot make
+        raise ConfigError(f"{exc}", key=where, file=recipe.source) from exc
+    return replace(trials, X=X, sfreq=rate)
+
+
+def _steps(recipe: Recipe, rate: float) -> list[dict[str, Any]]:
+    """Return the manifest's ``filters``: a resample node first if ``[data] sfreq`` is set."""
+    steps = [{"module": f.module, "params": f.params} for f in recipe.filters]
+    if recipe.data.sfreq is not None:
+        steps.insert(0, {"module": "resample", "params": {"sfreq": rate}})
+    return steps
 
 
 def _same_layout(a: Trials, b: Trials, source: str) -> None:

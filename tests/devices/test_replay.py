@@ -71,7 +71,7 @@ def test_init_does_no_io_and_info_describes_the_file(tmp_path: Path, small: Path
     assert info.channel_names == ("A1-Cz", "A2-Cz", "C3f", "C3p", "C4f", "C4p")
     assert info.sfreq == 256.0
     assert info.dtype == "float32"
-    assert info.channel_units == ("microvolts",) * 6
+    assert info.channel_units == ("uV",) * 6
     markers = Replay(ReplayConfig(path=str(small), name="Rep")).marker_info()
     assert markers.name == "Rep-Markers"
     assert markers.type == "Markers"

@@ -54,7 +54,7 @@ def test_info_describes_eeg_in_microvolts() -> None:
     assert info.dtype == "float32"
     assert info.sfreq == 500.0
     assert info.channel_names == ("C3", "C4", "Cz", "FC3")
-    assert info.channel_units == ("microvolts",) * 4
+    assert info.channel_units == ("uV",) * 4
     assert info.channel_types == ("eeg",) * 4
     assert info.source_id == make(name="Sim", seed=7).info().source_id
     assert info.source_id != make(name="Sim", seed=8).info().source_id
