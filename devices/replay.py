@@ -1,7 +1,7 @@
 """Replay a recorded file as a live device, with its events as markers.
 
-Any file :func:`bci_bridge.recordings.read_recording` reads (``.ts``, ``.npz``, every
-MNE-readable format) streams like an amplifier: paced to the sample clock (or faster, or as
+Any file :func:`bci_bridge.recordings.read_recording` reads (``.ts``, ``.npz``, ``.xdf``,
+every MNE-readable format) streams like an amplifier: paced to the sample clock (or faster, or as
 fast as the consumer takes it), in chunks, optionally looping, with one marker per event at the
 timestamp of the event's sample. When a non-looping replay has sent its last sample,
 :attr:`Replay.finished` turns true and :meth:`Replay.read` returns ``None`` from then on.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,10 @@ class ReplayConfig:
         Start again from the first sample after the last one, forever.
     channels : tuple of str
         Stream only these channels, in this order (empty = all).
+    stream : str
+        ``.xdf`` files: the data stream to replay, by name or type (empty: the only one).
+    markers : str
+        ``.xdf`` files: the marker stream whose markers are replayed (empty: the only one).
     """
 
     path: str = field(metadata={"path": True})
@@ -55,6 +59,8 @@ class ReplayConfig:
     speed: float = 1.0
     loop: bool = False
     channels: tuple[str, ...] = ()
+    stream: str = ""
+    markers: str = ""
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -146,7 +152,7 @@ class Replay:
             dtype="float32",
             source_id=f"replay-{self._name()}-{rec.sha256[:16]}",
             channel_types=("eeg",) * n,
-            channel_units=("microvolts",) * n,
+            channel_units=rec.channel_units or ("microvolts",) * n,
         )
 
     def open(self) -> None:
@@ -256,7 +262,7 @@ class Replay:
 
     def _load(self) -> None:
         cfg = self._config
-        rec = read_recording(cfg.path)
+        rec = read_recording(cfg.path, stream=cfg.stream, markers=cfg.markers)
         if cfg.channels:
             missing = [c for c in cfg.channels if c not in rec.channel_names]
             if missing:
@@ -267,13 +273,13 @@ class Replay:
                     file=rec.source,
                 )
             index = [rec.channel_names.index(c) for c in cfg.channels]
-            rec = Recording(
+            rec = replace(
+                rec,
                 data=np.ascontiguousarray(rec.data[:, index]),
-                sfreq=rec.sfreq,
                 channel_names=tuple(cfg.channels),
-                events=rec.events,
-                source=rec.source,
-                sha256=rec.sha256,
+                channel_units=tuple(rec.channel_units[i] for i in index)
+                if rec.channel_units
+                else (),
             )
         if rec.n_samples == 0:
             raise ConfigError("the recording holds no sample", file=rec.source)

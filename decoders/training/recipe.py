@@ -9,6 +9,8 @@
     tmax = 3.5          #   files (.ts, .npz): an optional crop of each trial
     labels = []         # keep only these classes (empty: all)
     channels = []       # keep these channels, in this order (empty: all)
+    stream = ""         # .xdf files: the data stream, by name or type (empty: the only one)
+    markers = ""        # .xdf files: the marker stream, by name (empty: the only one)
 
     [[filters]]         # stateful filters the runtime applies to the stream before the model
     module = "bandpass"
@@ -53,6 +55,8 @@ class DataConfig:
     tmax: float | None = None
     labels: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    stream: str = ""
+    markers: str = ""
 
     def __post_init__(self) -> None:
         if not self.train:

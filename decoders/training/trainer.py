@@ -149,7 +149,15 @@ def train(
 def _read(recipe: Recipe, path: Path, key: str) -> Trials:
     d = recipe.data
     try:
-        return read_trials(path, tmin=d.tmin, tmax=d.tmax, labels=d.labels, channels=d.channels)
+        return read_trials(
+            path,
+            tmin=d.tmin,
+            tmax=d.tmax,
+            labels=d.labels,
+            channels=d.channels,
+            stream=d.stream,
+            markers=d.markers,
+        )
     except ConfigError as exc:
         raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
 
