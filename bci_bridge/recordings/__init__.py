@@ -23,7 +23,8 @@ anything else (:mod:`~bci_bridge.recordings.mne_file`)
     Whatever :func:`mne.io.read_raw` reads (``.fif``, ``.edf``, ``.bdf``, ``.gdf``, ``.vhdr``,
     ``.set``...): EEG channels in microvolts, events from the annotations or the stim channel.
 
-pyxdf and MNE are imported lazily, only by their readers. Every problem raises
+:func:`read_raw` gives any of them as an ``mne.io.Raw`` with the events as annotations. pyxdf
+and MNE are imported lazily, only by their readers. Every problem raises
 :class:`~bci_bridge.errors.ConfigError` with ``file`` set to the path.
 """
 
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.recordings.mne_file import read_mne
+from bci_bridge.recordings.mne_raw import read_raw, to_mne_raw
 from bci_bridge.recordings.npz import read_npz
 from bci_bridge.recordings.recording import Recording
 from bci_bridge.recordings.trials import Trials, crop, pick_channels, select_labels
@@ -45,8 +47,10 @@ __all__ = [
     "KNOWN_SFREQ",
     "Recording",
     "Trials",
+    "read_raw",
     "read_recording",
     "read_trials",
+    "to_mne_raw",
 ]
 
 _TRIAL_READERS = {".ts": read_ts, ".npz": read_npz}

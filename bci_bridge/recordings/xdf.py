@@ -17,6 +17,7 @@ states. pyxdf is imported here only, when an ``.xdf`` file is read.
 from __future__ import annotations
 
 import importlib
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ def load_streams(path: str | Path) -> tuple[list[XdfStream], bytes]:
         ) from exc
     try:
         raw_streams, _header = pyxdf.load_xdf(
-            file, synchronize_clocks=True, dejitter_timestamps=False, verbose=False
+            io.BytesIO(blob), synchronize_clocks=True, dejitter_timestamps=False, verbose=False
         )
     except Exception as exc:  # pyxdf raises many kinds; each becomes one clear error
         raise ConfigError(f"pyxdf cannot read it: {type(exc).__name__}: {exc}", file=file) from exc
