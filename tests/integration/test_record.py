@@ -16,6 +16,7 @@ import pylsl
 import pytest
 import pyxdf
 
+from bci_bridge.cli.main import main
 from bci_bridge.recordings import read_raw, read_recording, read_trials
 from devices.replay import Replay, ReplayConfig
 
@@ -190,3 +191,24 @@ def test_record_stopped_by_ctrl_c_writes_every_sample_and_the_footers(
         label for _, label in source.expected_events(300)
     ]
     assert markers["footer"]["info"]["sample_count"] == ["6"]
+
+
+def test_record_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["record", "--help"])
+    assert exc.value.code == 0
+    assert "usage: bci-bridge record" in capsys.readouterr().out
+
+
+def test_record_a_stream_that_never_appears(tmp_path: Path, stream_name: str) -> None:
+    out = tmp_path / "none.xdf"
+    result = subprocess.run(
+        [*CLI, "record", stream_name, "--out", str(out), "--timeout", "0.5"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 2
+    assert f"no LSL stream matched name='{stream_name}'" in result.stderr
+    assert "LSL config" in result.stderr
+    assert not out.exists()
