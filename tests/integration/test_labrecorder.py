@@ -126,3 +126,5 @@ def test_labrecorder_session_trains_and_replays_sample_for_sample(
     assert report["n_train"] == len(expected_events)
     assert report["classes"] == ["left", "right"]
     assert report["data"]["train"]["sha256"] == rec.sha256
+    assert report["params"]["data"]["stream"] == stream_name
+    assert report["params"]["data"]["markers"] == f"{stream_name}-Markers"
