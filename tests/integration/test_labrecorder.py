@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -26,6 +27,17 @@ CONFIG = SyntheticConfig(
     n_channels=4, sfreq=250.0, seed=7, trial_s=0.5, classes=("left", "right"), realtime=False
 )
 TRIAL = 125  # samples per trial
+
+
+def _counts(xdf: Path, name: str) -> list[int]:
+    """Samples of the data stream and of its marker stream in the file so far."""
+    if not xdf.exists():
+        return [0, 0]
+    streams, _ = pyxdf.load_xdf(
+        io.BytesIO(xdf.read_bytes()), synchronize_clocks=False, dejitter_timestamps=False
+    )
+    by_name = {s["info"]["name"][0]: len(s["time_stamps"]) for s in streams}
+    return [by_name.get(name, 0), by_name.get(f"{name}-Markers", 0)]
 
 
 def test_labrecorder_session_trains_and_replays_sample_for_sample(
@@ -68,12 +80,16 @@ def test_labrecorder_session_trains_and_replays_sample_for_sample(
             assert pylsl.resolve_byprop("name", name, 1, 30), f"no stream {name}"
         recorder.start(xdf, [{"name": stream_name}, {"name": f"{stream_name}-Markers"}], timeout=20)
         assert device.wait(60) == 0
-        time.sleep(1.0)  # let LabRecorder take in the last chunk before it is told to stop
+        sent = json.loads(sent_json.read_text())
+        # LabRecorder writes as it goes: stop it once the file holds all that was sent.
+        want = [sent["samples_sent"], sent["markers_sent"]]
+        deadline = time.monotonic() + 30
+        while _counts(xdf, stream_name) != want and time.monotonic() < deadline:
+            time.sleep(0.1)
         recorder.stop()
     finally:
         if device.poll() is None:
             device.kill()
-    sent = json.loads(sent_json.read_text())
     n = sent["samples_sent"]
     assert n == 1000
     truth = Synthetic(CONFIG)
