@@ -28,6 +28,9 @@
     zmq = "tcp://127.0.0.1:5556"    # ZeroMQ PUB bound here, topic out.<pipeline>.<node>
     lsl = "demo-filtered"           # and/or an LSL outlet of this name
 
+    [record]                        # optional: see bci_bridge/record/pipeline_config.py
+    out = "session.xdf"
+
 Each node's ``params`` becomes its module's ``Config`` (see :mod:`bci_bridge.params`); a
 ``Config`` field marked ``metadata={"path": True}`` is resolved against the TOML file's folder.
 """
@@ -46,6 +49,7 @@ from typing import Any, Literal
 from bci_bridge import registry
 from bci_bridge.errors import ConfigError, PluginError
 from bci_bridge.params import build_config
+from bci_bridge.record.pipeline_config import RecordConfig, parse_record
 
 __all__ = [
     "InputConfig",
@@ -110,6 +114,7 @@ class PipelineConfig:
     nodes: tuple[NodeConfig, ...]
     outputs: tuple[OutputConfig, ...]
     source: str = "<string>"
+    record: RecordConfig | None = None  # the [record] table (bci_bridge/record/pipeline_config.py)
 
 
 def load_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> PipelineConfig:
@@ -213,7 +218,7 @@ def parse_pipeline(
     ConfigError
         Naming the key path of the first problem.
     """
-    _only(raw, {"pipeline", "inputs", "nodes", "outputs"}, "")
+    _only(raw, {"pipeline", "inputs", "nodes", "outputs", "record"}, "")
     head = _table(raw.get("pipeline", {}), "pipeline")
     _only(head, {"name"}, "pipeline")
     name = _str(head, "name", "pipeline", required=True)
@@ -347,8 +352,19 @@ def parse_pipeline(
         if zmq_ep is None and outlet is None:
             raise ConfigError("an output needs zmq, lsl or both", key=key)
         outputs.append(OutputConfig(node=node, zmq=zmq_ep, lsl=outlet))
+    record = parse_record(
+        raw.get("record"),
+        base_dir=base_dir,
+        inputs=[i.name for i in inputs],
+        nodes=[n.name for n in nodes],
+    )
     return PipelineConfig(
-        name=name, inputs=tuple(inputs), nodes=tuple(nodes), outputs=tuple(outputs), source=source
+        name=name,
+        inputs=tuple(inputs),
+        nodes=tuple(nodes),
+        outputs=tuple(outputs),
+        source=source,
+        record=record,
     )
 
 

@@ -1,7 +1,7 @@
 """Replay a recorded file as a live device, with its events as markers.
 
-Any file :func:`bci_bridge.recordings.read_recording` reads (``.ts``, ``.npz``, every
-MNE-readable format) streams like an amplifier: paced to the sample clock (or faster, or as
+Any file :func:`bci_bridge.recordings.read_recording` reads (``.ts``, ``.npz``, ``.xdf``,
+every MNE-readable format) streams like an amplifier: paced to the sample clock (or faster, or as
 fast as the consumer takes it), in chunks, optionally looping, with one marker per event at the
 timestamp of the event's sample. When a non-looping replay has sent its last sample,
 :attr:`Replay.finished` turns true and :meth:`Replay.read` returns ``None`` from then on.
@@ -52,6 +52,10 @@ class ReplayConfig:
         Units to stream in: ``"uV"``, ``"mV"`` or ``"V"``; empty = as read (microvolts: the
         readers give ``.ts``/``.npz`` files in their known units and MNE files scaled to
         microvolts). ``"V"`` streams an MNE file in volts, as MNE holds it.
+    stream : str
+        ``.xdf`` files: the data stream to replay, by name or type (empty: the only one).
+    markers : str
+        ``.xdf`` files: the marker stream whose markers are replayed (empty: the only one).
     """
 
     path: str = field(metadata={"path": True})
@@ -61,6 +65,8 @@ class ReplayConfig:
     loop: bool = False
     channels: tuple[str, ...] = ()
     units: str = ""
+    stream: str = ""
+    markers: str = ""
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -158,7 +164,7 @@ class Replay:
             dtype="float32",
             source_id=f"replay-{self._name()}-{rec.sha256[:16]}",
             channel_types=("eeg",) * n,
-            channel_units=(rec.unit,) * n,
+            channel_units=rec.channel_units or (rec.unit,) * n,
         )
 
     def open(self) -> None:
@@ -269,7 +275,7 @@ class Replay:
 
     def _load(self) -> None:
         cfg = self._config
-        rec = read_recording(cfg.path)
+        rec = read_recording(cfg.path, stream=cfg.stream, markers=cfg.markers)
         if cfg.channels:
             missing = [c for c in cfg.channels if c not in rec.channel_names]
             if missing:
@@ -280,19 +286,20 @@ class Replay:
                     file=rec.source,
                 )
             index = [rec.channel_names.index(c) for c in cfg.channels]
-            rec = Recording(
+            rec = replace(
+                rec,
                 data=np.ascontiguousarray(rec.data[:, index]),
-                sfreq=rec.sfreq,
                 channel_names=tuple(cfg.channels),
-                events=rec.events,
-                source=rec.source,
-                sha256=rec.sha256,
-                unit=rec.unit,
+                channel_units=tuple(rec.channel_units[i] for i in index)
+                if rec.channel_units
+                else (),
             )
         if cfg.units and normalise_unit(cfg.units) != rec.unit:
             unit = normalise_unit(cfg.units)
             factor = np.float32(scale_factor(rec.unit, unit))
-            rec = replace(rec, data=np.ascontiguousarray(rec.data * factor), unit=unit)
+            rec = replace(
+                rec, data=np.ascontiguousarray(rec.data * factor), unit=unit, channel_units=()
+            )
         if rec.n_samples == 0:
             raise ConfigError("the recording holds no sample", file=rec.source)
         if not (math.isfinite(rec.sfreq) and rec.sfreq > 0):

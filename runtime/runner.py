@@ -27,6 +27,7 @@ from runtime.inputs import InputState
 from runtime.lsl_input import LslInput
 from runtime.node import Node
 from runtime.outputs import LslOutput, Publisher, ZmqOutput
+from runtime.recording import InputTap, PipelineRecording
 
 __all__ = ["Runtime", "RuntimeOptions"]
 
@@ -61,8 +62,8 @@ class RuntimeOptions:
 @dataclass(slots=True)
 class _Route:
     state: InputState
-    nodes: list[Node] = field(default_factory=list)
-    marker_nodes: list[Node] = field(default_factory=list)
+    nodes: list[Node | InputTap] = field(default_factory=list)
+    marker_nodes: list[Node | InputTap] = field(default_factory=list)
     lsl: LslInput | None = None
 
 
@@ -95,6 +96,7 @@ class Runtime:
         self.publishers: dict[str, Publisher] = {}
         self.zmq_outputs: dict[str, list[ZmqOutput]] = {}
         self.lsl_outputs: list[LslOutput] = []
+        self.recording: PipelineRecording | None = None  # the [record] table, once prepared
         self.frames_foreign = 0
         self.started_at = 0.0
 
@@ -173,6 +175,14 @@ class Runtime:
                 lout = LslOutput(out.lsl, info, source_id=f"bci-bridge:{stream}")
                 self.lsl_outputs.append(lout)
                 node.sinks.append(lout)
+        if self.pipeline.record is not None:
+            self.recording = rec = PipelineRecording(self.pipeline.record, self.pipeline.name)
+            for name in self.pipeline.record.inputs:
+                route = self._routes[self._data_topic(name)]
+                consumers = route.marker_nodes if infos[name].is_markers else route.nodes
+                consumers.append(rec.add_input(name, infos[name]))
+            for name in self.pipeline.record.nodes:
+                self.nodes[name].sinks.append(rec.add_node(name, infos[name]))
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -224,6 +234,8 @@ class Runtime:
             for lout in self.lsl_outputs:
                 lout.close()
             self.lsl_outputs.clear()
+            if self.recording is not None:
+                self.recording.close()
 
     def _lsl_routes(self) -> list[_Route]:
         return [r for r in self._routes.values() if r.lsl is not None]
@@ -293,6 +305,7 @@ class Runtime:
         next_info = self.started_at + 2.0
         states = list(self.inputs.values())
         metrics_topic = f"metrics.{self.pipeline.name}".encode()
+        recording = self.recording
         while not stop.is_set():
             if primary is not None:
                 pull(primary, 0.05)
@@ -304,6 +317,8 @@ class Runtime:
             for route in others:
                 pull(route, 0.0)
             now = time.monotonic()
+            if recording is not None:
+                recording.tick(now)
             if now >= next_tick:
                 next_tick = now + opts.metrics_every_s
                 for pub in self.publishers.values():

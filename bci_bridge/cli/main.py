@@ -12,6 +12,7 @@ from bci_bridge.cli import (
     bridge_cmd,
     demo_cmd,
     list_cmd,
+    record_cmd,
     run_cmd,
     stream_cmd,
     train_cmd,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for mod in (demo_cmd, stream_cmd, bridge_cmd, run_cmd, list_cmd, bench_cmd, train_cmd):
         mod.add_parser(sub)
+    record_cmd.add_parser(sub)
     return parser
 
 

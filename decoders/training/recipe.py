@@ -11,6 +11,8 @@
     channels = []       # keep these channels, in this order (empty: all)
     sfreq = 128.0       # optional: resample to this rate (Hz), as the runtime's resample
                         #   module will; the written pipeline gets a resample node
+    stream = ""         # .xdf files: the data stream, by name or type (empty: the only one)
+    markers = ""        # .xdf files: the marker stream, by name (empty: the only one)
 
     [[filters]]         # stateful filters the runtime applies to the stream before the model
     module = "bandpass"
@@ -57,6 +59,8 @@ class DataConfig:
     labels: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     sfreq: float | None = None
+    stream: str = ""
+    markers: str = ""
 
     def __post_init__(self) -> None:
         if self.sfreq is not None and not (math.isfinite(self.sfreq) and self.sfreq > 0):

@@ -52,5 +52,7 @@ def params_entry(recipe: Recipe) -> dict[str, Any]:
             "tmax": recipe.data.tmax,
             "labels": list(recipe.data.labels),
             "channels": list(recipe.data.channels),
+            "stream": recipe.data.stream,
+            "markers": recipe.data.markers,
         },
     }

@@ -123,7 +123,10 @@ def resample_epochs(
                 file=rec.source,
             )
         index = [rec.channel_names.index(c) for c in channels]
-        rec = replace(rec, data=rec.data[:, index], channel_names=tuple(channels))
+        units = tuple(rec.channel_units[i] for i in index) if rec.channel_units else ()
+        rec = replace(
+            rec, data=rec.data[:, index], channel_names=tuple(channels), channel_units=units
+        )
     data, rate = resample_signal(rec.data, rec.sfreq, sfreq_out)
     # A marker at sample s (time s / sfreq) lands on the nearest output sample, as in epoch.
     events = tuple((round(s * rate / rec.sfreq), label) for s, label in rec.events)

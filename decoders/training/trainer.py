@@ -154,10 +154,18 @@ def _read(recipe: Recipe, path: Path, key: str) -> Trials:
     continuous = path.suffix.lower() not in (".ts", ".npz")
     try:
         if d.sfreq is not None and continuous and d.tmin is not None and d.tmax is not None:
-            rec = read_recording(path)
+            rec = read_recording(path, stream=d.stream, markers=d.markers)
             if rec.sfreq != d.sfreq:
                 return resample_epochs(rec, d.sfreq, d.tmin, d.tmax, d.labels, d.channels)
-        trials = read_trials(path, tmin=d.tmin, tmax=d.tmax, labels=d.labels, channels=d.channels)
+        trials = read_trials(
+            path,
+            tmin=d.tmin,
+            tmax=d.tmax,
+            labels=d.labels,
+            channels=d.channels,
+            stream=d.stream,
+            markers=d.markers,
+        )
         if d.sfreq is None or d.sfreq == trials.sfreq:
             return trials
         X, rate = resample_trials(trials.X, trials.sfreq, d.sfreq)

@@ -1,0 +1,1 @@
+"""Crash-safe recording of LSL streams to XDF: the writer and the recorder."""
