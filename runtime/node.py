@@ -113,11 +113,14 @@ class Node:
         if left:
             self._stand_in(left)
         outs: list[Chunk] = []
-        for chunk in todo:
+        for i, chunk in enumerate(todo):
             out = self._call(chunk)
             if out is not None:
                 self._emit(out)
                 outs.append(out)
+            if self.policy.disabled:  # taken out by this step's overrun: the rest waits
+                self.policy.active(todo[i + 1 :])
+                break
         if outs:
             for child in self.children:
                 child.run(outs)
