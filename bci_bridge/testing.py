@@ -56,10 +56,9 @@ def check_module(
     and dtype, whose timestamps are float64, 1-D, finite, one per row, each one of the input's
     timestamps, and non-decreasing over the run; the input chunk is left unchanged; outputs
     held across later steps keep their values (not views of buffers the module reuses);
-    outputs are the same
-    (within ``rtol``/``atol``) whatever the chunk size (unless ``chunking_invariant`` is
-    false); and ``prepare`` called again resets the state (a prepared, used, re-prepared
-    module gives what a fresh one gives).
+    outputs are the same (within ``rtol``/``atol``) whatever the chunk size (unless
+    ``chunking_invariant`` is false); and ``prepare`` called again resets the state (a
+    prepared, used, re-prepared module gives what a fresh one gives).
 
     Parameters
     ----------
