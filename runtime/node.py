@@ -207,6 +207,7 @@ class Node:
             )
         return {
             "module": self.config.module,
+            "input": self.config.input,
             "budget_ms": self.config.budget_ms,
             "on_overrun": self.config.on_overrun,
             "calls": self.calls,
