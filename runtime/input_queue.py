@@ -4,17 +4,16 @@ The runtime drains what its sockets and inlets hold into these queues, then runs
 each queue's batch. A queue over its byte bound drops its OLDEST chunks (the newest data is
 what a real-time decoder needs), counting their samples where they are dropped; what is still
 queued when the runtime stops is counted as unprocessed. Two latency stages are measured here:
-the age of each chunk at arrival (LSL clock at receipt minus its newest sample's timestamp)
-and how long it waited in the queue before the nodes ran on it.
+the age of each chunk at arrival (LSL clock when the runtime took it off its socket or inlet,
+read once per turn of the loop, minus its newest sample's timestamp) and, once per batch, how
+long the batch's oldest chunk waited in the queue before the nodes ran on it.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
 
-from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk
 from runtime.histogram import Histogram
 
@@ -32,31 +31,34 @@ class InputQueue:
     max_bytes : int
         Bound on the queued arrays plus :data:`CHUNK_OVERHEAD_BYTES` per chunk. The newest
         chunk is always kept, whatever its size.
-    clock : callable, optional
-        LSL clock in seconds (for the age at arrival).
+
+    Attributes
+    ----------
+    now_lsl : float
+        LSL clock (s) at receipt of the chunks being put; the runtime sets it once per receive.
     """
 
     __slots__ = (
-        "_clock",
         "_perf",
         "arrival_age_ns",
         "chunks",
         "chunks_dropped",
         "max_bytes",
         "nbytes",
+        "now_lsl",
+        "oldest_at",
         "peak_bytes",
-        "received_at",
         "samples_dropped",
         "samples_unprocessed",
         "wait_ns",
     )
 
-    def __init__(self, max_bytes: int, clock: Callable[[], float] = local_clock) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._clock = clock
         self._perf = time.perf_counter_ns
+        self.now_lsl = 0.0
+        self.oldest_at = 0
         self.chunks: deque[Chunk] = deque()
-        self.received_at: deque[int] = deque()
         self.nbytes = 0
         self.peak_bytes = 0
         self.chunks_dropped = 0
@@ -67,35 +69,39 @@ class InputQueue:
 
     def put(self, chunk: Chunk) -> None:
         """Queue a received chunk; drop (and count) the oldest ones while over the bound."""
-        self.arrival_age_ns.add((self._clock() - float(chunk.timestamps[-1])) * 1e9)
-        self.chunks.append(chunk)
-        self.received_at.append(self._perf())
+        self.arrival_age_ns.add((self.now_lsl - float(chunk.timestamps[-1])) * 1e9)
+        chunks = self.chunks
+        if not chunks:
+            self.oldest_at = self._perf()
+        chunks.append(chunk)
         self.nbytes += _size(chunk)
-        while self.nbytes > self.max_bytes and len(self.chunks) > 1:
-            old = self.chunks.popleft()
-            self.received_at.popleft()
-            self.nbytes -= _size(old)
-            self.chunks_dropped += 1
-            self.samples_dropped += old.n_samples
-        self.peak_bytes = max(self.peak_bytes, self.nbytes)
+        if self.nbytes > self.max_bytes:
+            while self.nbytes > self.max_bytes and len(chunks) > 1:
+                old = chunks.popleft()
+                self.nbytes -= _size(old)
+                self.chunks_dropped += 1
+                self.samples_dropped += old.n_samples
+        if self.nbytes > self.peak_bytes:
+            self.peak_bytes = self.nbytes
 
     def take(self, limit: int | None = None) -> list[Chunk]:
-        """Return the oldest ``limit`` chunks (default: all), recording how long they waited."""
-        n = len(self.chunks) if limit is None else min(limit, len(self.chunks))
+        """Return the oldest ``limit`` chunks (default: all); record how long they waited."""
         now = self._perf()
-        out: list[Chunk] = []
-        for _ in range(n):
-            chunk = self.chunks.popleft()
-            self.wait_ns.add(now - self.received_at.popleft())
-            self.nbytes -= _size(chunk)
-            out.append(chunk)
-        return out
+        self.wait_ns.add(now - self.oldest_at)
+        chunks = self.chunks
+        if limit is None or limit >= len(chunks):
+            out = list(chunks)
+            chunks.clear()
+            self.nbytes = 0
+            return out
+        out = [chunks.popleft() for _ in range(limit)]
+        self.nbytes -= sum(_size(c) for c in out)
+        return out  # the rest keeps the batch's receipt time: its wait is an upper bound
 
     def discard(self) -> None:
         """Count what is still queued as unprocessed and forget it (at stop)."""
         self.samples_unprocessed += sum(c.n_samples for c in self.chunks)
         self.chunks.clear()
-        self.received_at.clear()
         self.nbytes = 0
 
     def summary(self) -> dict[str, object]:

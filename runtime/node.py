@@ -59,7 +59,6 @@ class Node:
         "overruns",
         "policy",
         "restarts",
-        "samples_in",
         "samples_processed",
         "sinks",
     )
@@ -78,7 +77,6 @@ class Node:
         self.sinks: list[Sink] = []
         self.call_ns = Histogram()
         self.calls = 0
-        self.samples_in = 0
         self.samples_processed = 0
         self.outputs = 0
         self.overruns = 0
@@ -87,6 +85,12 @@ class Node:
         self.restarts = 0
         self.first_error: ModuleStepError | None = None
         self.info: StreamInfo | None = None
+
+    @property
+    def samples_in(self) -> int:
+        """Samples handed to the node: processed, skipped, stood in for or not run (disabled)."""
+        p = self.policy
+        return self.samples_processed + p.skipped_samples + p.fallback_samples + p.disabled_samples
 
     @property
     def disabled(self) -> bool:
@@ -106,20 +110,21 @@ class Node:
 
     def run(self, chunks: list[Chunk]) -> None:
         """Run the module on the chunks waiting for it (oldest first); pass the outputs on."""
-        self.samples_in += sum(c.n_samples for c in chunks)
-        if not self.policy.active(chunks):
+        policy = self.policy
+        if policy.disabled and not policy.active(chunks):
             return
-        todo, left = self.policy.select(chunks)
-        if left:
-            self._stand_in(left)
+        if policy.behind and len(chunks) > 1:
+            chunks, left = policy.select(chunks)
+            if left:
+                self._stand_in(left)
         outs: list[Chunk] = []
-        for i, chunk in enumerate(todo):
+        for i, chunk in enumerate(chunks):
             out = self._call(chunk)
             if out is not None:
                 self._emit(out)
                 outs.append(out)
-            if self.policy.disabled:  # taken out by this step's overrun: the rest waits
-                self.policy.active(todo[i + 1 :])
+            if policy.disabled:  # taken out by this step's overrun: the rest is not run
+                policy.active(chunks[i + 1 :])
                 break
         if outs:
             for child in self.children:
@@ -139,7 +144,7 @@ class Node:
         if dt > self._budget_ns:
             self.overruns += 1
             self.policy.overrun(dt, self.overruns)
-        else:
+        elif self.policy.behind:
             self.policy.on_time()
         if out is None:
             return None

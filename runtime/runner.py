@@ -327,8 +327,11 @@ class Runtime:
                 self._drain_lsl(primary)
             else:
                 with contextlib.suppress(zmq.Again):
-                    handle(recv(copy=False))
+                    parts = recv(copy=False)
+                    self._tick_zmq()
+                    handle(parts)
             if zmq_inputs:
+                self._tick_zmq()
                 self._drain_zmq(sub)
             for route in others:
                 self._drain_lsl(route)
@@ -384,6 +387,7 @@ class Runtime:
         deadline = time.monotonic() + STOP_WITHIN_S
         lsl_routes = self._lsl_routes()
         while True:
+            self._tick_zmq()
             got = self._drain_zmq(sub) > 0
             for route in lsl_routes:
                 got = self._drain_lsl(route) or got
@@ -394,6 +398,13 @@ class Runtime:
                 break
         for route in self._routes.values():
             route.queue.discard()
+
+    def _tick_zmq(self) -> None:
+        """Read the LSL clock once for the frames about to be taken off the socket."""
+        now = local_clock()
+        for route in self._routes.values():
+            if route.lsl is None:
+                route.queue.now_lsl = now
 
     def _drain_zmq(self, sub: zmq.Socket[Any], limit: int = _DRAIN_FRAMES) -> int:
         """Handle what the socket holds, at most ``limit`` frames; return how many."""
@@ -430,6 +441,7 @@ class Runtime:
             for node in route.marker_nodes:
                 node.markers(data, stamps)
             return True
+        route.queue.now_lsl = local_clock()
         route.queue.put(Chunk(data, stamps, state.frames_received - 1))
         return True
 

@@ -17,18 +17,20 @@ SIZE = 10 * 4 * 4 + 10 * 8 + CHUNK_OVERHEAD_BYTES  # bytes counted per chunk(i)
 
 
 def test_over_the_bound_the_oldest_go_and_are_counted() -> None:
-    q = InputQueue(max_bytes=3 * SIZE, clock=lambda: 2000.0)
+    q = InputQueue(max_bytes=3 * SIZE)
+    q.now_lsl = 2000.0
     for i in range(10):
         q.put(chunk(i))
     assert [c.seq for c in q.chunks] == [7, 8, 9]
     assert (q.chunks_dropped, q.samples_dropped) == (7, 70)
     assert q.nbytes == 3 * SIZE
     assert q.peak_bytes == 3 * SIZE
-    # Every chunk's age at arrival is recorded, dropped or not.
+    # Every chunk's age at arrival is recorded, dropped or not: 2000 s - its newest stamp.
     assert q.arrival_age_ns.count == 10
+    assert q.arrival_age_ns.max_ns == (2000.0 - (1000.0 + 0.009)) * 1e9
     taken = q.take()
     assert [c.seq for c in taken] == [7, 8, 9]
-    assert q.wait_ns.count == 3
+    assert q.wait_ns.count == 1  # once per batch
     assert q.nbytes == 0
 
 

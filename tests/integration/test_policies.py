@@ -33,6 +33,7 @@ N = 200
 
 MISBEHAVE = """
 import math
+import threading
 import time
 from dataclasses import dataclass
 
