@@ -45,6 +45,8 @@ STOP_WITHIN_S = 0.8
 #: Frames drained from the socket (and pulls from each LSL inlet) per turn of the loop, at most.
 _DRAIN_FRAMES = 1000
 _DRAIN_PULLS = 64
+#: Chunks run per slice of an input's queue (see ``Runtime._run_queued``).
+_SLICE = 16
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +79,7 @@ class _Route:
     state: InputState
     queue: InputQueue
     nodes: list[Node] = field(default_factory=list)
+    coalesce: bool = False
     marker_nodes: list[Node] = field(default_factory=list)
     lsl: LslInput | None = None
 
@@ -131,7 +134,9 @@ class Runtime:
         for node in self.nodes.values():
             src = node.config.input
             if src in self.inputs:
-                self._routes[self._data_topic(src)].nodes.append(node)
+                route = self._routes[self._data_topic(src)]
+                route.nodes.append(node)
+                route.coalesce |= node.config.on_overrun in ("skip", "fallback")
             else:
                 self.nodes[src].children.append(node)
             if node.config.markers is not None:
@@ -335,7 +340,7 @@ class Runtime:
                 self._drain_zmq(sub)
             for route in others:
                 self._drain_lsl(route)
-            self._run_queued()
+            self._run_queued(stop)
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + opts.metrics_every_s
@@ -367,15 +372,24 @@ class Runtime:
         if report is not None:
             report(summary)
 
-    def _run_queued(self, limit: int | None = None) -> bool:
-        """Run each input's nodes on its queued batch; return whether anything ran."""
+    def _run_queued(self, stop: threading.Event, *, once: bool = False) -> bool:
+        """Run each input's nodes on what its queue holds; return whether anything ran.
+
+        An input read by a ``skip`` or ``fallback`` node hands over its whole queue at once, so
+        that such a node can skip to the newest chunk. Others go in slices of
+        :data:`_SLICE` chunks, with a look at ``stop`` between slices, so that a stop is not
+        held up by a long backlog before a slow node. With ``once``, one slice per input.
+        """
         ran = False
         for route in self._routes.values():
-            if route.queue.chunks:
-                chunks = route.queue.take(limit)
+            queue = route.queue
+            while queue.chunks:
+                chunks = queue.take(None if route.coalesce and not once else _SLICE)
                 for node in route.nodes:
                     node.run(chunks)
                 ran = True
+                if once or stop.is_set():
+                    break
         return ran
 
     def _finish(self, sub: zmq.Socket[Any], stop: threading.Event, *, work_off: bool) -> None:
@@ -391,7 +405,7 @@ class Runtime:
             got = self._drain_zmq(sub) > 0
             for route in lsl_routes:
                 got = self._drain_lsl(route) or got
-            ran = self._run_queued(limit=None if work_off else 16)
+            ran = self._run_queued(stop, once=not work_off)
             if not (got or ran):
                 break
             if (work_off and stop.is_set()) or (not work_off and time.monotonic() > deadline):
