@@ -145,3 +145,27 @@ def test_run_report_counts_what_was_sent_and_top_renders_it_live(
     assert out["sent"] == slow["calls"]
     assert list(out["stages"]) == ["arrival.eeg", "queue.eeg", "step.slow", "send"]
     assert out["stages"]["step.slow"]["count"] == slow["calls"]
+
+
+def test_the_cli_loads_top_only_when_top_runs() -> None:
+    probe = (
+        "import sys; from bci_bridge.cli.main import build_parser; "
+        "build_parser().parse_args(['run', 'p.toml']); "
+        "print(sorted(m for m in ('curses', 'bci_bridge.cli.top_view') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_top_once_without_a_runtime_says_so_and_fails(ipc_dir: Path) -> None:
+    result = subprocess.run(
+        [*CLI, "top", f"ipc://{ipc_dir}/nothing", "--once", "--timeout", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no metrics from" in result.stderr
