@@ -521,10 +521,10 @@ class Runtime:
     def summary(self) -> dict[str, Any]:
         """Return inputs, nodes and outputs counters as a JSON-ready dict (the metrics, the report).
 
-        ``samples_lost`` counts every sample that did not reach the nodes: lost in transit
-        (``samples_lost_in_transit``: gaps, the total ``EOS`` announced), dropped from a full
-        input queue (``samples_dropped_queue``), or left queued at a stop
-        (``samples_unprocessed``). Each input has the same counters beside its own.
+        A sample sent is received or lost (``samples_lost``: gaps, the total ``EOS``
+        announced); a sample received reaches the nodes, or is dropped from a full input queue
+        (``samples_dropped_queue``), or is left queued at a stop (``samples_unprocessed``).
+        Each input has the same counters beside its own.
         """
         queues = {name: self._routes[self._data_topic(name)].queue for name in self.inputs}
         inputs = [
@@ -573,8 +573,7 @@ class Runtime:
             "uptime_s": round(time.monotonic() - self.started_at, 3) if self.started_at else 0.0,
             "metrics_endpoint": self.pipeline.metrics,
             "samples_received": sum(s.samples_received for s in self.inputs.values()),
-            "samples_lost": lost + dropped + unprocessed,
-            "samples_lost_in_transit": lost,
+            "samples_lost": lost,
             "samples_dropped_queue": dropped,
             "samples_unprocessed": unprocessed,
             "frames_malformed": sum(s.frames_malformed for s in self.inputs.values()),

@@ -458,7 +458,8 @@ def test_a_full_queue_drops_the_oldest_and_counts_it(
     assert inp["samples_dropped_queue"] > 0
     assert inp["samples_received"] == N
     assert slow["samples_in"] + inp["samples_dropped_queue"] == N
-    assert summary["samples_lost"] == inp["samples_dropped_queue"]
+    assert summary["samples_lost"] == 0  # all received: the drops are the runtime's own
+    assert summary["samples_dropped_queue"] == inp["samples_dropped_queue"]
     out = np.concatenate([f.timestamps for f in frames if f.kind is Kind.DATA])
     # The oldest were dropped: what came out is the first sample, then the newest ones.
     assert out[0] == bridge.stamps[0]
