@@ -46,9 +46,15 @@ class OutputCheck:
             return "returned a 0-row chunk (return None for no output)"
         if c != self.n_channels:
             return f"data has {c} channels, its output info says {self.n_channels}"
-        if data.dtype != self.dtype:
-            return f"data dtype is {data.dtype}, its output info says {self.dtype}"
-        if not isinstance(ts, np.ndarray) or ts.dtype != _F8 or ts.shape != (n,):
+        dtype = data.dtype
+        if dtype is not self.dtype and dtype != self.dtype:  # builtin dtypes are singletons
+            return f"data dtype is {dtype}, its output info says {self.dtype}"
+        if (
+            not isinstance(ts, np.ndarray)
+            or (ts.dtype is not _F8 and ts.dtype != _F8)
+            or ts.ndim != 1
+            or ts.shape[0] != n
+        ):
             return f"timestamps must be float64 of shape ({n},), got {getattr(ts, 'shape', ts)}"
         if n == 1:
             if not math.isfinite(ts[0]):
