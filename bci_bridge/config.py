@@ -4,6 +4,8 @@
 
     [pipeline]
     name = "demo"
+    metrics = "ipc:///tmp/bci-bridge-demo-metrics"   # default: ipc:///tmp/bci-bridge-<name>-metrics
+    max_queue_mb = 64.0             # per input: bytes queued before the oldest data is dropped
 
     [[inputs]]                      # a stream published by `bci-bridge bridge`
     name = "eeg"                    # what nodes call it
@@ -19,7 +21,9 @@
     module = "bandpass"             # entry-point name, or "package.module:Class"
     input = "eeg"                   # default: the previous node (the first input for the first)
     budget_ms = 0.5                 # default: the module's own
-    on_overrun = "warn"             # warn | disable
+    on_overrun = "warn"             # warn | skip | fallback | disable (see runtime/policy.py)
+    max_overruns = 5                # disable: after this many overruns in a row
+    reenable_s = 10.0               # disable: run again after this long (default: never)
     markers = "cues"                # optional: a marker input delivered to the module's on_markers
     params = { low = 8.0, high = 30.0 }
 
@@ -52,17 +56,31 @@ from bci_bridge.params import build_config
 from bci_bridge.record.pipeline_config import RecordConfig, parse_record
 
 __all__ = [
+    "OVERRUN_POLICIES",
     "InputConfig",
     "NodeConfig",
     "OutputConfig",
     "PipelineConfig",
     "apply_overrides",
+    "default_metrics_endpoint",
     "load_pipeline",
     "parse_pipeline",
     "read_toml",
 ]
 
-OverrunPolicy = Literal["warn", "disable"]
+OverrunPolicy = Literal["warn", "skip", "fallback", "disable"]
+OVERRUN_POLICIES: tuple[OverrunPolicy, ...] = ("warn", "skip", "fallback", "disable")
+_NODE_KEYS = {
+    "name",
+    "module",
+    "input",
+    "budget_ms",
+    "on_overrun",
+    "max_overruns",
+    "reenable_s",
+    "markers",
+    "params",
+}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _ENDPOINT = re.compile(r"^(tcp://[^\s]+:\d+|ipc://[^\s]+|inproc://[^\s]+)$")
 
@@ -94,6 +112,8 @@ class NodeConfig:
     budget_ms: float
     on_overrun: OverrunPolicy
     markers: str | None = None
+    max_overruns: int = 5
+    reenable_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +135,8 @@ class PipelineConfig:
     outputs: tuple[OutputConfig, ...]
     source: str = "<string>"
     record: RecordConfig | None = None  # the [record] table (bci_bridge/record/pipeline_config.py)
+    metrics: str = ""
+    max_queue_mb: float = 64.0
 
 
 def load_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> PipelineConfig:
@@ -220,8 +242,12 @@ def parse_pipeline(
     """
     _only(raw, {"pipeline", "inputs", "nodes", "outputs", "record"}, "")
     head = _table(raw.get("pipeline", {}), "pipeline")
-    _only(head, {"name"}, "pipeline")
+    _only(head, {"name", "metrics", "max_queue_mb"}, "pipeline")
     name = _str(head, "name", "pipeline", required=True)
+    metrics = _str(head, "metrics", "pipeline") or default_metrics_endpoint(name)
+    if not _ENDPOINT.match(metrics):
+        raise ConfigError(f"{metrics!r} is not a ZeroMQ endpoint", key="pipeline.metrics")
+    max_queue_mb = _positive(head, "max_queue_mb", "pipeline", 64.0)
 
     inputs: list[InputConfig] = []
     for i, item in enumerate(_list(raw, "inputs", required=True)):
@@ -268,7 +294,7 @@ def parse_pipeline(
     for i, item in enumerate(_list(raw, "nodes", required=True)):
         key = f"nodes[{i}]"
         t = _table(item, key)
-        _only(t, {"name", "module", "input", "budget_ms", "on_overrun", "markers", "params"}, key)
+        _only(t, _NODE_KEYS, key)
         module = _str(t, "module", key, required=True)
         node_name = _str(t, "name", key) or module
         default_input = nodes[-1].name if nodes else inputs[0].name
@@ -317,10 +343,17 @@ def parse_pipeline(
                     key=f"{key}.markers",
                 )
         policy = t.get("on_overrun", "warn")
-        if policy not in ("warn", "disable"):
+        if policy not in OVERRUN_POLICIES:
             raise ConfigError(
-                f"must be 'warn' or 'disable', got {policy!r}", key=f"{key}.on_overrun"
+                f"must be one of {', '.join(OVERRUN_POLICIES)}, got {policy!r}",
+                key=f"{key}.on_overrun",
             )
+        max_overruns = t.get("max_overruns", 5)
+        if isinstance(max_overruns, bool) or not isinstance(max_overruns, int) or max_overruns < 1:
+            raise ConfigError(
+                f"must be a whole number >= 1, got {max_overruns!r}", key=f"{key}.max_overruns"
+            )
+        reenable_s = _positive(t, "reenable_s", key, None)
         nodes.append(
             NodeConfig(
                 name=node_name,
@@ -331,6 +364,8 @@ def parse_pipeline(
                 budget_ms=budget_ms,
                 on_overrun=policy,
                 markers=markers,
+                max_overruns=max_overruns,
+                reenable_s=reenable_s,
             )
         )
 
@@ -365,7 +400,23 @@ def parse_pipeline(
         outputs=tuple(outputs),
         source=source,
         record=record,
+        metrics=metrics,
+        max_queue_mb=max_queue_mb,
     )
+
+
+def default_metrics_endpoint(pipeline: str) -> str:
+    """Return where a pipeline publishes ``metrics.<pipeline>`` unless its file says otherwise."""
+    return f"ipc:///tmp/bci-bridge-{pipeline}-metrics"
+
+
+def _positive(table: Mapping[str, Any], name: str, key: str, default: Any) -> Any:
+    value = table.get(name, default)
+    if value is default:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ConfigError(f"must be a positive number, got {value!r}", key=f"{key}.{name}")
+    return float(value)
 
 
 def _resolve_paths(config_cls: type[Any], params: dict[str, Any], base_dir: Path | None) -> None:

@@ -9,6 +9,7 @@
     ├── WireError                  a malformed ZeroMQ frame (the receiver counts and drops it)
     ├── StreamNotFoundError        no LSL stream matched within the timeout
     └── ModuleStepError            a module raised in ``step()``; carries the node name
+        └── ModuleOutputError      a module's ``step()`` returned a bad chunk (0 rows, dtype...)
 
 Every error says what was wrong and where: a file and key path for configuration, a node name
 for a module, a field for a frame.
@@ -20,6 +21,7 @@ __all__ = [
     "BciBridgeError",
     "ConfigError",
     "ModelError",
+    "ModuleOutputError",
     "ModuleStepError",
     "PluginError",
     "StreamNotFoundError",
@@ -103,3 +105,20 @@ class ModuleStepError(BciBridgeError, RuntimeError):
         self.node = node
         super().__init__(f"node {node!r} raised {type(cause).__name__}: {cause}")
         self.__cause__ = cause
+
+
+class ModuleOutputError(ModuleStepError):
+    """A module's ``step()`` returned an output that breaks the contract.
+
+    Parameters
+    ----------
+    node : str
+        The pipeline node whose module returned it.
+    reason : str
+        What is wrong with it (0 rows, wrong dtype or channel count, non-finite timestamps).
+    """
+
+    def __init__(self, node: str, reason: str) -> None:
+        self.node = node
+        self.reason = reason
+        RuntimeError.__init__(self, f"node {node!r} returned a bad output: {reason}")

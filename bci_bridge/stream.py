@@ -182,11 +182,14 @@ class Chunk:
         newest input sample that produced it.
     seq : int
         Sequence number of the frame this chunk came from (or was derived from).
+    stale : bool
+        A runtime stand-in re-emitting an earlier output (``on_overrun = "fallback"``).
     """
 
     data: npt.NDArray[Any]
     timestamps: npt.NDArray[np.float64]
     seq: int = 0
+    stale: bool = False
 
     @property
     def n_samples(self) -> int:

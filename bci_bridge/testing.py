@@ -53,13 +53,13 @@ def check_module(
 
     Checked: ``Config`` is a dataclass and ``config`` is one; ``prepare`` returns a
     :class:`StreamInfo`, the same for every run; ``step`` returns ``None`` or a :class:`Chunk`
-    whose ``data`` is 2-D, C-contiguous, of the output info's channel count and dtype, whose
-    timestamps are float64, 1-D, one per row, each one of the input's timestamps (unless
-    ``stamps_from_input`` is false), and non-decreasing over the run; the input chunk is
-    left unchanged; outputs held across later steps keep their values (not views of buffers
-    the module reuses); outputs are the same (within ``rtol``/``atol``) whatever the chunk
-    size (unless ``chunking_invariant`` is false); and ``prepare`` called again resets the
-    state (a prepared, used, re-prepared module gives what a fresh one gives).
+    whose ``data`` is 2-D, C-contiguous, at least one row, of the output info's channel count
+    and dtype, whose timestamps are float64, 1-D, finite, one per row, each one of the input's
+    timestamps (unless ``stamps_from_input`` is false), and non-decreasing over the run; the
+    input chunk is left unchanged; outputs held across later steps keep their values (not views
+    of buffers the module reuses); outputs are the same (within ``rtol``/``atol``) whatever the
+    chunk size (unless ``chunking_invariant`` is false); and ``prepare`` called again resets
+    the state (a prepared, used, re-prepared module gives what a fresh one gives).
 
     Parameters
     ----------
@@ -287,6 +287,10 @@ def _check_chunk(chunk: Chunk, info: StreamInfo, where: str) -> None:
         raise _fail(f"{where}: timestamps must be a 1-D float64 array, got {ts!r:.80}")
     if ts.shape[0] != data.shape[0]:
         raise _fail(f"{where}: {ts.shape[0]} timestamps for {data.shape[0]} rows")
+    if data.shape[0] == 0:
+        raise _fail(f"{where}: returned a 0-row chunk (return None when there is no output)")
+    if not np.isfinite(ts).all():
+        raise _fail(f"{where}: non-finite output timestamps")
 
 
 def _compare(expected: list[Chunk], got: list[Chunk], what: str, rtol: float, atol: float) -> None:

@@ -7,7 +7,7 @@ Header (40 bytes, little-endian)::
     4       1     version        WIRE_VERSION
     5       1     kind           Kind (DATA, INFO, EOS, JSON)
     6       1     dtype          DTYPE_CODES code of the data buffer, 0 when not samples
-    7       1     reserved       0
+    7       1     flags          bit 0: FLAG_STALE (a stand-in output, see below); else 0
     8       4     n_samples      rows in the data buffer
     12      4     n_channels     columns in the data buffer
     16      8     seq            frame sequence number, per topic, from 0
@@ -21,6 +21,10 @@ slot as for ``DATA``. ``INFO`` frames carry a :class:`StreamInfo` as JSON in
 the data slot; ``JSON`` frames (events, metrics) carry a JSON object; ``EOS`` ends a stream and
 its ``sample_index`` is the total number of samples the sender sent, so a receiver can count
 what it lost at the very end.
+
+Flags: a runtime node whose ``on_overrun = "fallback"`` stands in for input it had no time to
+process by re-emitting its last good output; that ``DATA`` frame carries ``FLAG_STALE``
+(:attr:`Frame.stale`). A receiver that ignores the flags still gets well-formed data.
 
 :func:`decode` checks every field against the buffers it came with, and
 :func:`check_against` checks a data frame against its stream's info: a frame that fails either
@@ -46,6 +50,7 @@ from bci_bridge.stream import DTYPES, StreamInfo
 
 __all__ = [
     "DTYPE_CODES",
+    "FLAG_STALE",
     "HEADER",
     "MAGIC",
     "WIRE_VERSION",
@@ -66,6 +71,8 @@ WIRE_VERSION = 1
 HEADER = struct.Struct("<4sBBBBIIQQd")
 MAX_SAMPLES = 1 << 24
 MAX_CHANNELS = 1 << 16
+#: Header flag of a ``DATA`` frame that re-emits an earlier output (a stale stand-in).
+FLAG_STALE = 1
 
 
 class Kind(enum.IntEnum):
@@ -104,13 +111,26 @@ class Frame:
     timestamps: npt.NDArray[np.float64]
     payload: bytes
     labels: tuple[str, ...] = ()
+    flags: int = 0
+
+    @property
+    def stale(self) -> bool:
+        """Whether the sender marked this frame a stale stand-in (:data:`FLAG_STALE`)."""
+        return bool(self.flags & FLAG_STALE)
 
 
 def _header(
-    kind: Kind, dtype_code: int, n_samples: int, n_channels: int, seq: int, index: int, t: float
+    kind: Kind,
+    dtype_code: int,
+    n_samples: int,
+    n_channels: int,
+    seq: int,
+    index: int,
+    t: float,
+    flags: int = 0,
 ) -> bytes:
     return HEADER.pack(
-        MAGIC, WIRE_VERSION, kind, dtype_code, 0, n_samples, n_channels, seq, index, t
+        MAGIC, WIRE_VERSION, kind, dtype_code, flags, n_samples, n_channels, seq, index, t
     )
 
 
@@ -121,6 +141,7 @@ def encode_data(
     seq: int,
     sample_index: int,
     sent_time: float,
+    flags: int = 0,
 ) -> list[Any]:
     """Encode samples as the four parts of a ``DATA`` message, without copying the arrays.
 
@@ -138,6 +159,8 @@ def encode_data(
         Index in the stream of ``data[0]``.
     sent_time : float
         Sender's LSL clock now, seconds.
+    flags : int
+        Header flags, e.g. :data:`FLAG_STALE`.
 
     Returns
     -------
@@ -164,7 +187,8 @@ def encode_data(
         )  # little-endian, C order: what the header says
     if timestamps.dtype != _F8 or not timestamps.flags.c_contiguous:
         timestamps = np.ascontiguousarray(timestamps, dtype=_F8)
-    return [topic, _header(Kind.DATA, code, n, c, seq, sample_index, sent_time), data, timestamps]
+    header = _header(Kind.DATA, code, n, c, seq, sample_index, sent_time, flags)
+    return [topic, header, data, timestamps]
 
 
 def encode_info(topic: bytes, info: StreamInfo, sent_time: float) -> list[bytes]:
@@ -243,7 +267,7 @@ def decode(parts: Sequence[Any]) -> Frame:
     topic, header, data, stamps = (memoryview(getattr(p, "buffer", p)).cast("B") for p in parts)
     if len(header) != HEADER.size:
         raise WireError(f"header is {len(header)} bytes, expected {HEADER.size}")
-    magic, version, kind, code, _, n, c, seq, index, sent = HEADER.unpack(header)
+    magic, version, kind, code, flags, n, c, seq, index, sent = HEADER.unpack(header)
     if magic != MAGIC:
         raise WireError(f"bad magic {bytes(magic)!r}")
     if version != WIRE_VERSION:
@@ -269,7 +293,7 @@ def decode(parts: Sequence[Any]) -> Frame:
         raise WireError(f"timestamps are {len(stamps)} bytes, header says {n} samples")
     arr = np.frombuffer(data, dtype=dtype).reshape(n, c)
     ts = np.frombuffer(stamps, dtype=_F8)
-    return Frame(topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY)
+    return Frame(topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY, (), flags)
 
 
 def _decode_markers(

@@ -1,8 +1,10 @@
 """A pipeline node at run time: one module, its timing, its budget, its failures.
 
-``push`` is the hot path: call the module, time it, count an overrun, hand the output to the
-sinks and to the nodes downstream. A module that raises is reported by name and isolated:
-that chunk produces nothing, the rest of the pipeline runs on.
+``run`` is the hot path: let the overrun policy pick which waiting chunks to step on, call
+the module on each, time it, check its output, hand good outputs to the sinks and then, as one
+batch, to the nodes downstream. A module that raises, or returns a chunk that breaks the
+contract, is reported by name and isolated: that chunk produces nothing, the rest of the
+pipeline runs on. What a node does about overruns lives in :mod:`runtime.policy`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from bci_bridge.config import NodeConfig
-from bci_bridge.errors import ModuleStepError
+from bci_bridge.errors import ModuleOutputError, ModuleStepError
 from bci_bridge.stream import Chunk, StreamInfo
 from runtime.histogram import Histogram
+from runtime.output_check import OutputCheck
+from runtime.policy import Policy
 
 __all__ = ["Node"]
 
@@ -35,13 +41,15 @@ class Node:
 
     __slots__ = (
         "_budget_ns",
+        "_check",
+        "_last_good",
         "_perf",
         "_step",
+        "bad_outputs",
         "call_ns",
         "calls",
         "children",
         "config",
-        "disabled",
         "errors",
         "first_error",
         "info",
@@ -49,6 +57,9 @@ class Node:
         "name",
         "outputs",
         "overruns",
+        "policy",
+        "restarts",
+        "samples_processed",
         "sinks",
     )
 
@@ -59,47 +70,108 @@ class Node:
         self._step: Callable[[Chunk], Chunk | None] = self.module.step
         self._budget_ns = config.budget_ms * 1e6
         self._perf = time.perf_counter_ns
+        self._check: OutputCheck
+        self._last_good: Chunk | None = None
+        self.policy = Policy(config)
         self.children: list[Node] = []
         self.sinks: list[Sink] = []
         self.call_ns = Histogram()
         self.calls = 0
+        self.samples_processed = 0
         self.outputs = 0
         self.overruns = 0
         self.errors = 0
+        self.bad_outputs = 0
+        self.restarts = 0
         self.first_error: ModuleStepError | None = None
-        self.disabled = False
         self.info: StreamInfo | None = None
+
+    @property
+    def samples_in(self) -> int:
+        """Samples handed to the node: processed, skipped, stood in for or not run (disabled)."""
+        p = self.policy
+        return self.samples_processed + p.skipped_samples + p.fallback_samples + p.disabled_samples
+
+    @property
+    def disabled(self) -> bool:
+        """Whether the ``disable`` policy has taken the node out (for now)."""
+        return self.policy.disabled
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
         """Prepare the module for its input stream; return and keep its output info."""
         self.info = self.module.prepare(info)
         assert self.info is not None, f"{self.name}: prepare() returned None"
+        self._check = OutputCheck(self.info)
         return self.info
 
     def push(self, chunk: Chunk) -> None:
-        """Run the module on ``chunk`` and pass its output on (hot path)."""
-        if self.disabled:
+        """Run the module on one chunk and pass its output on."""
+        self.run([chunk])
+
+    def run(self, chunks: list[Chunk]) -> None:
+        """Run the module on the chunks waiting for it (oldest first); pass the outputs on."""
+        policy = self.policy
+        if policy.disabled and not policy.active(chunks):
             return
+        if policy.behind and len(chunks) > 1:
+            chunks, left = policy.select(chunks)
+            if left:
+                self._stand_in(left)
+        outs: list[Chunk] = []
+        for i, chunk in enumerate(chunks):
+            out = self._call(chunk)
+            if out is not None:
+                self._emit(out)
+                outs.append(out)
+            if policy.disabled:  # taken out by this step's overrun: the rest is not run
+                policy.active(chunks[i + 1 :])
+                break
+        if outs:
+            for child in self.children:
+                child.run(outs)
+
+    def _call(self, chunk: Chunk) -> Chunk | None:
+        self.samples_processed += chunk.n_samples
         t0 = self._perf()
         try:
             out = self._step(chunk)
         except Exception as exc:  # isolated and reported by name, never swallowed
-            self._failed(exc)
-            return
+            self._failed(ModuleStepError(self.name, exc), exc)
+            return None
         dt = self._perf() - t0
         self.calls += 1
         self.call_ns.add(dt)
         if dt > self._budget_ns:
-            self._overrun(dt)
-        if out is not None:
-            self._emit(out)
+            self.overruns += 1
+            self.policy.overrun(dt, self.overruns)
+        elif self.policy.behind:
+            self.policy.on_time()
+        if out is None:
+            return None
+        problem = self._check.problem(out)
+        if problem is not None:
+            self.bad_outputs += 1
+            self._failed(ModuleOutputError(self.name, problem), None)
+            return None
+        self._last_good = out
+        return out
 
     def _emit(self, out: Chunk) -> None:
         self.outputs += out.n_samples
         for sink in self.sinks:
             sink(out)
-        for child in self.children:
-            child.push(out)
+
+    def _stand_in(self, left: list[Chunk]) -> None:
+        """Re-emit the last good output, marked stale, for each chunk not stepped on."""
+        last = self._last_good
+        if last is None or self.config.on_overrun != "fallback":
+            return
+        row = last.data[-1:]
+        for chunk in left:
+            stamp = np.full(1, chunk.timestamps[-1], np.float64)
+            for sink in self.sinks:
+                sink(Chunk(row, stamp, last.seq, stale=True))
+            self.policy.stood_in()
 
     def markers(self, labels: tuple[str, ...], timestamps: Any) -> None:
         """Hand markers to the module's ``on_markers``; pass on what it emits at once."""
@@ -108,40 +180,53 @@ class Node:
         try:
             out = self.module.on_markers(labels, timestamps)
         except Exception as exc:  # isolated and reported by name, like step()
-            self._failed(exc)
+            self._failed(ModuleStepError(self.name, exc), exc)
             return
-        if out is not None:
-            self._emit(out)
+        if out is None:
+            return
+        problem = self._check.problem(out)
+        if problem is not None:
+            self.bad_outputs += 1
+            self._failed(ModuleOutputError(self.name, problem), None)
+            return
+        self._last_good = out
+        self._emit(out)
+        for child in self.children:
+            child.run([out])
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, err: ModuleStepError, exc: Exception | None) -> None:
         self.errors += 1
-        err = ModuleStepError(self.name, exc)
         if self.first_error is None:
             self.first_error = err
             log.error("%s (further errors of this node are counted, not logged)", err, exc_info=exc)
 
-    def _overrun(self, dt_ns: float) -> None:
-        self.overruns += 1
-        if self.config.on_overrun == "disable":
-            self.disabled = True
-            log.error(
-                "node %r took %.3f ms, over its %.3f ms budget; disabled (on_overrun = 'disable')",
-                self.name,
-                dt_ns / 1e6,
-                self.config.budget_ms,
-            )
-
     def summary(self) -> dict[str, object]:
         """Return the node's counters and call-time percentiles as a JSON-ready dict."""
+        h = self.call_ns
+        step_us: dict[str, float | int] = {"count": h.count}
+        if h.count:
+            step_us.update(
+                p50=round(h.percentile(50) / 1e3, 2),
+                p99=round(h.percentile(99) / 1e3, 2),
+                max=round(h.max_ns / 1e3, 2),
+            )
         return {
             "module": self.config.module,
+            "input": self.config.input,
             "budget_ms": self.config.budget_ms,
+            "on_overrun": self.config.on_overrun,
             "calls": self.calls,
+            "samples_in": self.samples_in,
+            "samples_processed": self.samples_processed,
             "outputs": self.outputs,
             "overruns": self.overruns,
+            "policy_actions": self.policy.actions(),
             "errors": self.errors,
+            "bad_outputs": self.bad_outputs,
             "first_error": str(self.first_error) if self.first_error else None,
+            "restarts": self.restarts,
             "disabled": self.disabled,
+            "step_us": step_us,
             "call_ms": self.call_ns.summary_ms(),
             "module_stats": self._module_stats(),
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from pylsl.util import handle_error
 
 from bci_bridge.lsl import local_clock, to_lsl
 from bci_bridge.stream import Chunk, StreamInfo
-from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_json, send
+from bci_bridge.wire import FLAG_STALE, encode_data, encode_eos, encode_info, encode_json, send
 from runtime.histogram import Histogram
 
 __all__ = ["LslOutput", "Publisher", "ZmqOutput"]
@@ -81,19 +82,24 @@ class Publisher:
 class ZmqOutput:
     """Publish a node's output chunks on ``out.<pipeline>.<node>``.
 
-    Calling the instance with a chunk sends it (hot path) and records its age.
+    Calling the instance with a chunk sends it (hot path) and records its age (LSL clock now
+    minus the newest input timestamp behind it) and how long the send took. A stale stand-in
+    (``on_overrun = "fallback"``) goes out with :data:`~bci_bridge.wire.FLAG_STALE`.
     """
 
     __slots__ = (
         "_clock",
         "_info_topic",
+        "_perf",
         "_send",
         "_socket",
         "age_ns",
         "index",
         "info",
         "publisher",
+        "send_ns",
         "seq",
+        "stale",
         "topic",
     )
 
@@ -105,19 +111,29 @@ class ZmqOutput:
         self._send = publisher.socket.send_multipart
         self._socket = publisher.socket
         self._clock = local_clock
+        self._perf = time.perf_counter_ns
         self.seq = 0
         self.index = 0
+        self.stale = 0
         self.age_ns = Histogram()
+        self.send_ns = Histogram()
         publisher.greeters.append(self)
 
     def __call__(self, chunk: Chunk) -> None:
         """Send ``chunk`` (its arrays are referenced, not copied)."""
+        t0 = self._perf()
         now = self._clock()
         ts = chunk.timestamps
-        send(self._socket, encode_data(self.topic, chunk.data, ts, self.seq, self.index, now))
+        flags = 0
+        if chunk.stale:
+            flags = FLAG_STALE
+            self.stale += 1
+        parts = encode_data(self.topic, chunk.data, ts, self.seq, self.index, now, flags)
+        send(self._socket, parts)
         self.seq += 1
         self.index += chunk.n_samples
         self.age_ns.add((now - float(ts[-1])) * 1e9)
+        self.send_ns.add(self._perf() - t0)
 
     def send_info(self) -> None:
         """Publish this output's stream info."""
@@ -133,9 +149,23 @@ class LslOutput:
 
     The chunk goes to liblsl in one call with one timestamp per sample, straight from the numpy
     buffers (pylsl's ``push_chunk`` would rebuild a ctypes array of the timestamps each time).
+    LSL has no per-sample metadata to mark a stale stand-in, so those are counted and not
+    pushed: an LSL consumer only ever sees outputs the module computed.
     """
 
-    __slots__ = ("_dtype", "_obj", "_push_n", "index", "outlet")
+    __slots__ = (
+        "_clock",
+        "_dtype",
+        "_obj",
+        "_perf",
+        "_push_n",
+        "age_ns",
+        "index",
+        "name",
+        "outlet",
+        "send_ns",
+        "stale_not_pushed",
+    )
 
     def __init__(self, name: str, info: StreamInfo, source_id: str) -> None:
         lsl_info = info.renamed(name=name, source_id=source_id)
@@ -143,10 +173,20 @@ class LslOutput:
         self._dtype = lsl_info.np_dtype
         self._obj = self.outlet.obj
         self._push_n = self.outlet.do_push_chunk_n  # lsl_push_chunk_<t>tnp: per-sample stamps
+        self._clock = local_clock
+        self._perf = time.perf_counter_ns
+        self.name = name
         self.index = 0
+        self.stale_not_pushed = 0
+        self.age_ns = Histogram()
+        self.send_ns = Histogram()
 
     def __call__(self, chunk: Chunk) -> None:
         """Push ``chunk`` with its timestamps."""
+        if chunk.stale:
+            self.stale_not_pushed += 1
+            return
+        t0 = self._perf()
         data = chunk.data
         if data.dtype != self._dtype or not data.flags.c_contiguous:
             data = np.ascontiguousarray(data, dtype=self._dtype)
@@ -163,6 +203,8 @@ class LslOutput:
         if err:
             handle_error(err)
         self.index += chunk.n_samples
+        self.age_ns.add((self._clock() - float(ts[-1])) * 1e9)
+        self.send_ns.add(self._perf() - t0)
 
     def close(self) -> None:
         """Destroy the outlet."""

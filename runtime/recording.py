@@ -12,6 +12,7 @@ adds the footers.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,11 @@ class InputTap:
     def push(self, chunk: Chunk) -> None:
         """Record a data chunk ``(n_samples, n_channels)``."""
         self._stream.write(chunk.timestamps, chunk.data)
+
+    def run(self, chunks: Sequence[Chunk]) -> None:
+        """Record a batch of data chunks, as the runtime hands its nodes (oldest first)."""
+        for chunk in chunks:
+            self._stream.write(chunk.timestamps, chunk.data)
 
     def markers(self, labels: tuple[str, ...], timestamps: Any) -> None:
         """Record markers: one label per timestamp."""

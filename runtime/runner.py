@@ -1,8 +1,13 @@
 """The runtime: receive frames, run the module graph, publish results, report metrics.
 
-One thread, one SUB socket connected to every input endpoint, a blocking receive with a short
-timeout, and per frame: decode (zero-copy), check, account, run the nodes that read that
-stream. Housekeeping (subscriptions, metrics, the once-a-second report) runs between frames.
+One thread, one SUB socket connected to every input endpoint. Each turn of the loop: wait
+briefly for input, drain what the socket and the LSL inlets hold (bounded) into one
+:class:`~runtime.input_queue.InputQueue` per input (decoded zero-copy, checked, accounted),
+then run each input's nodes on its batch, so that a node that is behind can skip to the
+newest data (:mod:`runtime.policy`). Housekeeping (subscriptions, metrics on
+``metrics.<pipeline>`` at the pipeline's metrics endpoint, the report hook) runs between turns.
+At a stop the backlog is worked on for at most :data:`STOP_WITHIN_S` and the rest counted as
+unprocessed; at the end of every input (``exit_on_eos``) it is worked off in full.
 """
 
 from __future__ import annotations
@@ -23,15 +28,26 @@ from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
+from runtime.histogram import Histogram
+from runtime.input_queue import InputQueue
 from runtime.inputs import InputState
 from runtime.lsl_input import LslInput
 from runtime.node import Node
 from runtime.outputs import LslOutput, Publisher, ZmqOutput
 from runtime.recording import InputTap, PipelineRecording
+from runtime.stages import merged, output_stages, path_to
 
-__all__ = ["Runtime", "RuntimeOptions"]
+__all__ = ["STOP_WITHIN_S", "Runtime", "RuntimeOptions"]
 
 log = logging.getLogger(__name__)
+
+#: At a stop, how long the runtime keeps working on what it already received, seconds.
+STOP_WITHIN_S = 0.8
+#: Frames drained from the socket (and pulls from each LSL inlet) per turn of the loop, at most.
+_DRAIN_FRAMES = 1000
+_DRAIN_PULLS = 64
+#: Chunks run per slice of an input's queue (see ``Runtime._run_queued``).
+_SLICE = 16
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,7 +78,9 @@ class RuntimeOptions:
 @dataclass(slots=True)
 class _Route:
     state: InputState
+    queue: InputQueue
     nodes: list[Node | InputTap] = field(default_factory=list)
+    coalesce: bool = False
     marker_nodes: list[Node | InputTap] = field(default_factory=list)
     lsl: LslInput | None = None
 
@@ -97,14 +115,17 @@ class Runtime:
         self.zmq_outputs: dict[str, list[ZmqOutput]] = {}
         self.lsl_outputs: list[LslOutput] = []
         self.recording: PipelineRecording | None = None  # the [record] table, once prepared
+        self._lsl_by_node: dict[str, list[LslOutput]] = {}
+        self.metrics: Publisher | None = None
         self.frames_foreign = 0
         self.started_at = 0.0
 
     # -- set-up ----------------------------------------------------------------------------------
 
     def _wire_graph(self) -> None:
+        max_bytes = int(self.pipeline.max_queue_mb * 1e6)
         for state in self.inputs.values():
-            route = _Route(state)
+            route = _Route(state, InputQueue(max_bytes))
             if state.config.lsl:
                 # Pulls of at most 64 samples: pylsl allocates max_samples rows on every pull.
                 route.lsl = LslInput(
@@ -115,7 +136,9 @@ class Runtime:
         for node in self.nodes.values():
             src = node.config.input
             if src in self.inputs:
-                self._routes[self._data_topic(src)].nodes.append(node)
+                route = self._routes[self._data_topic(src)]
+                route.nodes.append(node)
+                route.coalesce |= node.config.on_overrun in ("skip", "fallback")
             else:
                 self.nodes[src].children.append(node)
             if node.config.markers is not None:
@@ -174,6 +197,7 @@ class Runtime:
             if out.lsl:
                 lout = LslOutput(out.lsl, info, source_id=f"bci-bridge:{stream}")
                 self.lsl_outputs.append(lout)
+                self._lsl_by_node.setdefault(out.node, []).append(lout)
                 node.sinks.append(lout)
         if self.pipeline.record is not None:
             self.recording = rec = PipelineRecording(self.pipeline.record, self.pipeline.name)
@@ -207,6 +231,7 @@ class Runtime:
             for out in self.pipeline.outputs:
                 if out.zmq and out.zmq not in self.publishers:
                     self.publishers[out.zmq] = Publisher(self._ctx, out.zmq)
+            self._bind_metrics()
             self._wait_output_subscribers(stop)
             for state in self.inputs.values():
                 if state.config.endpoint is not None:
@@ -231,11 +256,19 @@ class Runtime:
                 route.lsl.close()
             for pub in self.publishers.values():
                 pub.close()
+            if self.metrics is not None and self.metrics.endpoint not in self.publishers:
+                self.metrics.close()
             for lout in self.lsl_outputs:
                 lout.close()
             self.lsl_outputs.clear()
             if self.recording is not None:
                 self.recording.close()
+
+    def _bind_metrics(self) -> None:
+        endpoint = self.pipeline.metrics
+        pub = self.publishers.get(endpoint)
+        self.metrics = pub if pub is not None else Publisher(self._ctx, endpoint)
+        log.info("metrics.%s on %s", self.pipeline.name, endpoint)
 
     def _lsl_routes(self) -> list[_Route]:
         return [r for r in self._routes.values() if r.lsl is not None]
@@ -292,8 +325,8 @@ class Runtime:
         recv = sub.recv_multipart
         handle = self._handle
         lsl_routes = self._lsl_routes()
-        # The loop blocks on its first input: an LSL inlet, or else the ZeroMQ socket. Other
-        # LSL inputs are polled without waiting; with an LSL primary, so is the socket.
+        # The loop waits on its first input: an LSL inlet, or else the ZeroMQ socket. Then it
+        # drains, without waiting, the socket and every LSL inlet, and runs what came.
         first = self._routes[self._data_topic(self.pipeline.inputs[0].name)]
         primary = first if first.lsl is not None else None
         others = [r for r in lsl_routes if r is not primary]
@@ -304,18 +337,23 @@ class Runtime:
         next_tick = self.started_at + opts.metrics_every_s
         next_info = self.started_at + 2.0
         states = list(self.inputs.values())
-        metrics_topic = f"metrics.{self.pipeline.name}".encode()
         recording = self.recording
+        all_ended = False
         while not stop.is_set():
             if primary is not None:
                 pull(primary, 0.05)
-                if zmq_inputs:
-                    self._drain_zmq(sub)
+                self._drain_lsl(primary)
             else:
                 with contextlib.suppress(zmq.Again):
-                    handle(recv(copy=False))
+                    parts = recv(copy=False)
+                    self._tick_zmq()
+                    handle(parts)
+            if zmq_inputs:
+                self._tick_zmq()
+                self._drain_zmq(sub)
             for route in others:
-                pull(route, 0.0)
+                self._drain_lsl(route)
+            self._run_queued(stop)
             now = time.monotonic()
             if recording is not None:
                 recording.tick(now)
@@ -326,38 +364,98 @@ class Runtime:
                 if now >= next_info:
                     next_info = now + 2.0
                     self._send_infos()
-                summary = self.summary()
-                payload = json.dumps(summary).encode()
-                for pub in self.publishers.values():
-                    pub.send_json(metrics_topic, payload)
-                if report is not None:
-                    report(summary)
+                self._publish_metrics(report)
             if now >= end:
                 break
             if opts.exit_on_eos and all(s.ended for s in states):
                 log.info("every input ended; stopping")
+                all_ended = True
                 break
-        # Drain what already arrived, so nothing received is lost at a clean stop.
-        self._drain_zmq(sub, limit=None)
-        for route in lsl_routes:
-            while pull(route, 0.0):
-                pass
+        self._finish(sub, stop, work_off=all_ended)
         for outs in self.zmq_outputs.values():
             for zout in outs:
                 zout.send_eos()
 
-    def _drain_zmq(self, sub: zmq.Socket[Any], limit: int | None = 1000) -> None:
+    def _publish_metrics(self, report: Callable[[dict[str, Any]], None] | None) -> None:
+        summary = self.summary()
+        payload = json.dumps(summary).encode()
+        topic = f"metrics.{self.pipeline.name}".encode()
+        for pub in self.publishers.values():
+            pub.send_json(topic, payload)
+        if self.metrics is not None and self.metrics.endpoint not in self.publishers:
+            self.metrics.send_json(topic, payload)
+        if report is not None:
+            report(summary)
+
+    def _run_queued(self, stop: threading.Event, *, once: bool = False) -> bool:
+        """Run each input's nodes on what its queue holds; return whether anything ran.
+
+        An input read by a ``skip`` or ``fallback`` node hands over its whole queue at once, so
+        that such a node can skip to the newest chunk. Others go in slices of
+        :data:`_SLICE` chunks, with a look at ``stop`` between slices, so that a stop is not
+        held up by a long backlog before a slow node. With ``once``, one slice per input.
+        """
+        ran = False
+        for route in self._routes.values():
+            queue = route.queue
+            while queue.chunks:
+                chunks = queue.take(None if route.coalesce and not once else _SLICE)
+                for node in route.nodes:
+                    node.run(chunks)
+                ran = True
+                if once or stop.is_set():
+                    break
+        return ran
+
+    def _finish(self, sub: zmq.Socket[Any], stop: threading.Event, *, work_off: bool) -> None:
+        """Work on what already arrived, then count what is left as unprocessed.
+
+        With ``work_off`` (every input ended) the backlog is worked off unless a stop is asked
+        for; otherwise for at most :data:`STOP_WITHIN_S`, in small batches.
+        """
+        deadline = time.monotonic() + STOP_WITHIN_S
+        lsl_routes = self._lsl_routes()
+        while True:
+            self._tick_zmq()
+            got = self._drain_zmq(sub) > 0
+            for route in lsl_routes:
+                got = self._drain_lsl(route) or got
+            ran = self._run_queued(stop, once=not work_off)
+            if not (got or ran):
+                break
+            if (work_off and stop.is_set()) or (not work_off and time.monotonic() > deadline):
+                break
+        for route in self._routes.values():
+            route.queue.discard()
+
+    def _tick_zmq(self) -> None:
+        """Read the LSL clock once for the frames about to be taken off the socket."""
+        now = local_clock()
+        for route in self._routes.values():
+            if route.lsl is None:
+                route.queue.now_lsl = now
+
+    def _drain_zmq(self, sub: zmq.Socket[Any], limit: int = _DRAIN_FRAMES) -> int:
+        """Handle what the socket holds, at most ``limit`` frames; return how many."""
         handle = self._handle
         n = 0
-        while limit is None or n < limit:
+        while n < limit:
             try:
                 handle(sub.recv_multipart(copy=False, flags=zmq.NOBLOCK))
             except zmq.Again:
-                return
+                break
             n += 1
+        return n
+
+    def _drain_lsl(self, route: _Route) -> bool:
+        """Pull an LSL input until it has nothing more (at most a bound); return if any came."""
+        n = 0
+        while n < _DRAIN_PULLS and self._pull_lsl(route, 0.0):
+            n += 1
+        return n > 0
 
     def _pull_lsl(self, route: _Route, timeout: float) -> bool:
-        """Pull an LSL input once and run what came; return whether anything came."""
+        """Pull an LSL input once and queue what came; return whether anything came."""
         assert route.lsl is not None
         got = route.lsl.pull(timeout)
         state = route.state
@@ -372,9 +470,8 @@ class Runtime:
             for node in route.marker_nodes:
                 node.markers(data, stamps)
             return True
-        chunk = Chunk(data, stamps, state.frames_received - 1)
-        for node in route.nodes:
-            node.push(chunk)
+        route.queue.now_lsl = local_clock()
+        route.queue.put(Chunk(data, stamps, state.frames_received - 1))
         return True
 
     def _handle(self, parts: list[Any]) -> None:
@@ -408,9 +505,7 @@ class Runtime:
             for node in route.marker_nodes:
                 node.markers(frame.labels, frame.timestamps)
             return
-        chunk = Chunk(frame.data, frame.timestamps, frame.seq)
-        for node in route.nodes:
-            node.push(chunk)
+        route.queue.put(Chunk(frame.data, frame.timestamps, frame.seq))
 
     def _handle_info(self, state: InputState, parts: list[Any]) -> None:
         try:
@@ -439,28 +534,68 @@ class Runtime:
     # -- reporting -------------------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
-        """Return inputs, nodes and outputs counters as a JSON-ready dict."""
-        inputs = [s.summary() for s in self.inputs.values()]
+        """Return inputs, nodes and outputs counters as a JSON-ready dict (the metrics, the report).
+
+        A sample sent is received or lost (``samples_lost``: gaps, the total ``EOS``
+        announced); a sample received reaches the nodes, or is dropped from a full input queue
+        (``samples_dropped_queue``), or is left queued at a stop (``samples_unprocessed``).
+        Each input has the same counters beside its own.
+        """
+        queues = {name: self._routes[self._data_topic(name)].queue for name in self.inputs}
+        inputs = [
+            {"name": name, **s.summary(), **queues[name].summary()}
+            for name, s in self.inputs.items()
+        ]
+
+        def stages(node: str, send: Histogram) -> dict[str, Any]:
+            root, path = path_to(node, self.nodes)
+            return output_stages(queues[root], root, path, send)
+
         outputs = [
             {
                 "node": node,
                 "topic": zout.topic.decode(),
                 "endpoint": zout.publisher.endpoint,
                 "sent": zout.index,
+                "stale": zout.stale,
                 "age_ms": zout.age_ns.summary_ms(),
+                "stages": stages(node, zout.send_ns),
             }
             for node, outs in self.zmq_outputs.items()
             for zout in outs
         ]
+        lsl_outputs = [
+            {
+                "node": node,
+                "lsl": lout.name,
+                "sent": lout.index,
+                "stale_not_pushed": lout.stale_not_pushed,
+                "age_ms": lout.age_ns.summary_ms(),
+                "stages": stages(node, lout.send_ns),
+            }
+            for node, louts in self._lsl_by_node.items()
+            for lout in louts
+        ]
+        ages = [z.age_ns for zs in self.zmq_outputs.values() for z in zs]
+        ages += [lo.age_ns for los in self._lsl_by_node.values() for lo in los]
+        e2e = merged(ages).summary_ms()
+        lost = sum(s.samples_lost for s in self.inputs.values())
+        dropped = sum(q.samples_dropped for q in queues.values())
+        unprocessed = sum(q.samples_unprocessed for q in queues.values())
         return {
             "pipeline": self.pipeline.name,
             "time": local_clock(),
             "uptime_s": round(time.monotonic() - self.started_at, 3) if self.started_at else 0.0,
+            "metrics_endpoint": self.pipeline.metrics,
             "samples_received": sum(s.samples_received for s in self.inputs.values()),
-            "samples_lost": sum(s.samples_lost for s in self.inputs.values()),
+            "samples_lost": lost,
+            "samples_dropped_queue": dropped,
+            "samples_unprocessed": unprocessed,
             "frames_malformed": sum(s.frames_malformed for s in self.inputs.values()),
             "frames_foreign": self.frames_foreign,
+            "e2e_ms": {k: e2e[k] for k in ("count", "p50", "p99", "max") if k in e2e},
             "inputs": inputs,
             "nodes": {name: node.summary() for name, node in self.nodes.items()},
             "outputs": outputs,
+            "lsl_outputs": lsl_outputs,
         }

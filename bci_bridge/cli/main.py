@@ -15,6 +15,7 @@ from bci_bridge.cli import (
     record_cmd,
     run_cmd,
     stream_cmd,
+    top_cmd,
     train_cmd,
 )
 from bci_bridge.cli.common import setup_logging
@@ -36,7 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for mod in (demo_cmd, stream_cmd, bridge_cmd, run_cmd, list_cmd, bench_cmd, train_cmd):
+    for mod in (
+        demo_cmd,
+        stream_cmd,
+        bridge_cmd,
+        run_cmd,
+        top_cmd,
+        list_cmd,
+        bench_cmd,
+        train_cmd,
+    ):
         mod.add_parser(sub)
     record_cmd.add_parser(sub)
     return parser

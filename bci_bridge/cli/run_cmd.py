@@ -54,8 +54,12 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--check", action="store_true", help="validate the pipeline file and exit")
     p.add_argument(
-        "--summary", metavar="PATH", help="write the final counters and latencies as JSON"
+        "--report",
+        metavar="PATH",
+        help="write the final metrics as JSON: per node calls, step_us, budget_ms, overruns, "
+        "policy_actions, errors, restarts; e2e_ms, samples_lost, latency stages per output",
     )
+    p.add_argument("--summary", metavar="PATH", help="the same JSON as --report (older name)")
     p.set_defaults(func=run)
 
 
@@ -74,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         duration_s=args.duration,
     )
     runtime = Runtime(pipeline, options)
+    print(f"{pipeline.name}: metrics.{pipeline.name} on {pipeline.metrics}", file=sys.stderr)
 
     def report(summary: dict[str, Any]) -> None:
         nodes = ", ".join(
@@ -101,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 f"  node {name}: {node['errors']} errors, first: {node['first_error']}",
                 file=sys.stderr,
             )
-    if args.summary:
-        write_json(args.summary, summary)
+    for path in dict.fromkeys((args.report, args.summary)):
+        if path:
+            write_json(path, summary)
     return 0

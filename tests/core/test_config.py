@@ -153,6 +153,61 @@ def test_on_overrun_disable(tmp_path):
     assert node.on_overrun == "disable"
 
 
+@pytest.mark.parametrize("policy", ["warn", "skip", "fallback", "disable"])
+def test_every_overrun_policy_loads(tmp_path, policy):
+    text = HEAD + FILTER.replace('name = "filter"', f'name = "filter"\non_overrun = "{policy}"')
+    (node,) = load_pipeline(write(tmp_path, text)).nodes
+    assert node.on_overrun == policy
+    assert (node.max_overruns, node.reenable_s) == (5, None)
+
+
+def test_max_overruns_and_reenable_s(tmp_path):
+    extra = 'on_overrun = "disable"\nmax_overruns = 3\nreenable_s = 2.5'
+    text = HEAD + FILTER.replace('name = "filter"', f'name = "filter"\n{extra}')
+    (node,) = load_pipeline(write(tmp_path, text)).nodes
+    assert (node.max_overruns, node.reenable_s) == (3, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("max_overruns", "0"),
+        ("max_overruns", "2.5"),
+        ("max_overruns", "true"),
+        ("reenable_s", "0"),
+        ("reenable_s", "-1"),
+        ("reenable_s", '"soon"'),
+    ],
+)
+def test_bad_max_overruns_and_reenable_s(tmp_path, key, value):
+    text = HEAD + FILTER.replace('name = "filter"', f'name = "filter"\n{key} = {value}')
+    err = load_error(tmp_path, text)
+    assert err.key == f"nodes[0].{key}"
+    assert err.file is not None
+    assert err.file.endswith(".toml")
+
+
+def test_pipeline_metrics_and_queue_defaults(tmp_path):
+    p = load_pipeline(write(tmp_path, VALID))
+    assert p.metrics == f"ipc:///tmp/bci-bridge-{p.name}-metrics"
+    assert p.max_queue_mb == 64.0
+
+
+def test_pipeline_metrics_and_queue_keys(tmp_path):
+    head = HEAD.replace("[pipeline]", '[pipeline]\nmetrics = "ipc:///tmp/m"\nmax_queue_mb = 0.5')
+    p = load_pipeline(write(tmp_path, head + FILTER))
+    assert (p.metrics, p.max_queue_mb) == ("ipc:///tmp/m", 0.5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("metrics", '"udp://x"'), ("max_queue_mb", "0"), ("max_queue_mb", '"big"')]
+)
+def test_bad_pipeline_metrics_and_queue_keys(tmp_path, key, value):
+    head = HEAD.replace("[pipeline]", f"[pipeline]\n{key} = {value}")
+    err = load_error(tmp_path, head + FILTER)
+    assert err.key == f"pipeline.{key}"
+
+
 def test_module_by_import_path(tmp_path):
     text = HEAD + FILTER.replace('"bandpass"', '"decoders.bandpass:BandPass"')
     (node,) = load_pipeline(write(tmp_path, text)).nodes
@@ -373,7 +428,7 @@ def test_nan_budget_refused_for_a_builtin_module(tmp_path):
     assert "budget_ms" in err.key
 
 
-@pytest.mark.parametrize("policy", ['"explode"', '"skip"', "1"])
+@pytest.mark.parametrize("policy", ['"explode"', '"skip_all"', "1"])
 def test_bad_on_overrun(tmp_path, policy):
     text = HEAD + FILTER.replace(
         'module = "bandpass"', f'module = "bandpass"\non_overrun = {policy}'

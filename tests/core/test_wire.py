@@ -17,6 +17,7 @@ from bci_bridge.errors import WireError
 from bci_bridge.stream import DTYPES, StreamInfo
 from bci_bridge.wire import (
     DTYPE_CODES,
+    FLAG_STALE,
     HEADER,
     MAGIC,
     MAX_CHANNELS,
@@ -544,3 +545,13 @@ def test_malformed_markers_are_refused(payload):
     topic, header, _, stamps = encode_markers(b"data.cues", ["a", "b", "c"], np.zeros(3), 0, 0, 0.0)
     with pytest.raises(WireError):
         decode([topic, header, payload, bytes(memoryview(stamps))])
+
+
+def test_the_stale_flag_travels_in_the_header() -> None:
+    data = np.ones((2, 3), np.float32)
+    stamps = np.array([1.0, 2.0])
+    fresh = decode(encode_data(b"out.p.n", data, stamps, 0, 0, 0.0))
+    stale = decode(encode_data(b"out.p.n", data, stamps, 1, 2, 0.0, FLAG_STALE))
+    assert (fresh.flags, fresh.stale) == (0, False)
+    assert (stale.flags, stale.stale) == (FLAG_STALE, True)
+    np.testing.assert_array_equal(stale.data, data)

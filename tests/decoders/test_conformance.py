@@ -195,3 +195,21 @@ def test_kit_checks_the_config_and_prepare(config_cls: type[Any]) -> None:
 def test_kit_lets_config_errors_through() -> None:
     with pytest.raises(ConfigError, match="Nyquist"):
         check_module(BandPass, BandPassConfig(low=8.0, high=100.0), _info())
+
+
+def test_kit_refuses_a_0_row_output(config_cls: type[Any]) -> None:
+    def step(self: Any, chunk: Chunk) -> Chunk:
+        return Chunk(chunk.data[:0].copy(), chunk.timestamps[:0].copy(), chunk.seq)
+
+    with pytest.raises(AssertionError, match="0-row chunk"):
+        check_module(_module(config_cls, step), config_cls(), _info())
+
+
+def test_kit_refuses_non_finite_output_timestamps(config_cls: type[Any]) -> None:
+    def step(self: Any, chunk: Chunk) -> Chunk:
+        stamps = chunk.timestamps.copy()
+        stamps[-1] = np.nan
+        return Chunk(chunk.data.copy(), stamps, chunk.seq)
+
+    with pytest.raises(AssertionError, match="non-finite output timestamps"):
+        check_module(_module(config_cls, step), config_cls(), _info())

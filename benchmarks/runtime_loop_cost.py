@@ -1,0 +1,105 @@
+"""Runtime CPU per frame: the loop, queue, policy and output check around one cheap node.
+
+A publisher here plays the bridge and sends N one-sample frames of 8 float32 channels (a
+wearable's stream) over ipc as fast as the runtime takes them; the runtime runs one band-pass
+node with a ZeroMQ output in a thread, and the CPU time of that thread divided by N is the
+runtime's cost per frame (decode, accounting, queue, step, check, send). Run it against two
+checkouts to compare them::
+
+    LSLAPICFG=bci_bridge/lsl_api.cfg .venv/bin/python benchmarks/runtime_loop_cost.py 20000
+    LSLAPICFG=bci_bridge/lsl_api.cfg PYTHONPATH=/path/to/other/checkout \\
+        .venv/bin/python benchmarks/runtime_loop_cost.py 20000
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zmq
+
+from bci_bridge.config import load_pipeline
+from bci_bridge.lsl import local_clock
+from bci_bridge.stream import StreamInfo
+from bci_bridge.wire import encode_data, encode_eos, encode_info
+from runtime.runner import Runtime, RuntimeOptions
+
+
+def main(n: int) -> None:
+    """Send ``n`` frames through a one-node runtime; print its CPU per frame."""
+    d = Path(tempfile.mkdtemp(prefix="loop-", dir="/tmp"))
+    try:
+        _measure(n, d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _measure(n: int, d: Path) -> None:
+    info = StreamInfo(name="eeg", channel_names=tuple(f"c{i}" for i in range(8)), sfreq=250.0)
+    path = d / "p.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            [pipeline]
+            name = "loop-cost"
+            [[inputs]]
+            stream = "eeg"
+            endpoint = "ipc://{d}/in"
+            [[nodes]]
+            module = "bandpass"
+            budget_ms = 100.0
+            params = {{ low = 8.0, high = 30.0, order = 4 }}
+            [[outputs]]
+            zmq = "ipc://{d}/out"
+            """
+        )
+    )
+    pipeline = load_pipeline(path)
+    if hasattr(pipeline, "metrics"):  # checkouts before [pipeline] metrics have no such field
+        pipeline = dataclasses.replace(pipeline, metrics=f"ipc://{d}/metrics")
+    pub: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.XPUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    pub.setsockopt(zmq.LINGER, 2000)
+    pub.bind(f"ipc://{d}/in")
+    runtime = Runtime(pipeline, RuntimeOptions(exit_on_eos=True, info_timeout_s=10))
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        t0 = time.thread_time()
+        result["summary"] = runtime.run(threading.Event())
+        result["cpu_s"] = time.thread_time() - t0
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    while True:
+        msg = pub.recv()
+        if msg[0] == 1 and msg[1:] == b"data.eeg":
+            break
+    pub.send_multipart(encode_info(b"info.eeg", info, local_clock()))
+    data = np.random.default_rng(0).standard_normal((n, 8)).astype(np.float32)
+    stamps = local_clock() + np.arange(n) / 250.0
+    for i in range(n):
+        pub.send_multipart(encode_data(b"data.eeg", data[i : i + 1], stamps[i : i + 1], i, i, 0))
+        if i % 50 == 0:
+            time.sleep(0.001)  # a burst of 50, then let the runtime catch up
+    pub.send_multipart(encode_eos(b"data.eeg", n, n, 0.0))
+    thread.join()
+    pub.close()
+    s = result["summary"]
+    calls = s["nodes"]["bandpass"]["calls"]
+    per_frame_us = result["cpu_s"] / n * 1e6
+    print(
+        f"frames {n}, received {s['samples_received']}, calls {calls}, {per_frame_us:.1f} us/frame"
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20000)
