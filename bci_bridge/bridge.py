@@ -24,6 +24,7 @@ import zmq
 
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.lsl import from_lsl, local_clock
+from bci_bridge.lsl_config import describe_lsl_config
 from bci_bridge.stream import StreamInfo
 from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_markers, send
 
@@ -191,7 +192,7 @@ class Bridge:
             if time.monotonic() >= deadline:
                 raise StreamNotFoundError(
                     f"no LSL stream with {pred} appeared within {cfg.resolve_timeout_s:g} s "
-                    "(is the source running, and on the same LSL config/SessionID?)"
+                    "(is the source running?). " + describe_lsl_config()
                 )
         return None
 

@@ -77,6 +77,10 @@ def _load_baseline(path: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the scenarios, write JSON (and a plot), compare with a baseline."""
+    # Measurements stay on this machine: the shipped loopback config, for every child too.
+    from bci_bridge.lsl import use_local_config
+
+    use_local_config(override=True)
     from bci_bridge.bench.compare import compare, format_verdicts
     from bci_bridge.bench.report import format_table, metadata
     from bci_bridge.bench.runner import BenchOptions, run_scenario

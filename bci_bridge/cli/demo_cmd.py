@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -53,6 +52,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--chunk", type=int, default=1, help="samples per LSL push (default: %(default)s)"
+    )
+    p.add_argument(
+        "--name",
+        default="bci-bridge-demo",
+        help="LSL name of the synthetic array (default: %(default)s)",
     )
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no live lines, only the summary")
@@ -98,10 +102,10 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.duration <= 0 or args.rate <= 0 or args.chunk < 1:
         raise BciBridgeError("--duration and --rate must be > 0, --chunk >= 1")
-    # The demo is local by nature: keep LSL on this machine whatever the environment says.
+    # The demo is local by nature: the shipped loopback config, unless the user set LSLAPICFG.
     from bci_bridge.lsl import use_local_config
 
-    use_local_config(override=True)
+    use_local_config()
     import pylsl
     import zmq
 
@@ -109,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from bci_bridge.wire import Kind, decode
 
     tmp = Path(tempfile.mkdtemp(prefix="bci-bridge-demo-"))
-    stream = f"bci-bridge-demo-{os.getpid()}"
+    stream = args.name
     in_ep, out_ep = f"ipc://{tmp}/eeg", f"ipc://{tmp}/out"
     pipeline = Path(str(files("decoders") / "demo" / "pipeline.toml"))
     topic = b"out.demo.classifier"

@@ -67,10 +67,12 @@ def test_an_unknown_device_lists_the_installed_ones() -> None:
 
 
 @pytest.mark.slow
-def test_demo_writes_a_summary_that_adds_up(tmp_path: Path) -> None:
+def test_demo_writes_a_summary_that_adds_up(tmp_path: Path, stream_name: str) -> None:
     out = tmp_path / "demo.json"
     result = _run(
         "demo",
+        "--name",
+        stream_name,
         "--duration",
         "3",
         "--channels",
