@@ -10,7 +10,7 @@ __all__ = ["EXAMPLES", "add_parser"]
 
 EXAMPLES: tuple[str, ...] = (
     "bci-bridge bridge --type EEG --endpoint tcp://127.0.0.1:5555",
-    "bci-bridge bridge --name BioSemi --wait-subscribers 1",
+    "bci-bridge bridge --name BioSemi --wait-subscribers 1 --source-timeout 10",
 )
 
 
@@ -45,6 +45,14 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--max-chunk", type=int, default=4096, help="most samples per frame (default: %(default)s)"
+    )
+    p.add_argument(
+        "--source-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="when the source is gone S seconds, end the stream (EOS with the total) and exit 0 "
+        "(default: wait for it to come back, as long as it takes)",
     )
     p.add_argument("--summary", metavar="PATH", help="write totals as JSON at exit")
     p.set_defaults(handler="bci_bridge.cli.bridge_cmd:run")

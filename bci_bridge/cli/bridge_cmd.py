@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Bridge until Ctrl-C (then drain and send end-of-stream)."""
+    """Bridge until Ctrl-C or the source's timeout (then drain and send end-of-stream)."""
     config = BridgeConfig(
         name=args.name,
         type=args.type,
@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
         resolve_timeout_s=args.timeout,
         wait_subscribers=args.wait_subscribers,
         max_chunk=args.max_chunk,
+        source_timeout_s=args.source_timeout,
     )
     stop = stop_on_signals()
     bridge = Bridge(config)
