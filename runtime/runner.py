@@ -23,6 +23,7 @@ from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
+from runtime.annotations import is_onehot_markers, onehot_labels
 from runtime.inputs import InputState
 from runtime.lsl_input import LslInput
 from runtime.node import Node
@@ -132,9 +133,13 @@ class Runtime:
                     key=f"node {node.name!r}",
                     file=self.pipeline.source,
                 )
-            if markers is not None and not infos[markers].is_markers:
+            if markers is not None and not (
+                infos[markers].is_markers or is_onehot_markers(infos[markers])
+            ):
                 raise ConfigError(
-                    f"input {markers!r} is not a marker stream (it is {infos[markers].dtype})",
+                    f"input {markers!r} is not a marker stream: neither text markers nor "
+                    f"one-hot annotations (an irregular float stream), it is "
+                    f"{infos[markers].dtype} at {infos[markers].sfreq:g} Hz",
                     key=f"node {node.name!r}",
                     file=self.pipeline.source,
                 )
@@ -357,6 +362,8 @@ class Runtime:
             for node in route.marker_nodes:
                 node.markers(data, stamps)
             return True
+        if route.marker_nodes:
+            self._onehot_markers(route, data, stamps)
         chunk = Chunk(data, stamps, state.frames_received - 1)
         for node in route.nodes:
             node.push(chunk)
@@ -393,9 +400,21 @@ class Runtime:
             for node in route.marker_nodes:
                 node.markers(frame.labels, frame.timestamps)
             return
+        if route.marker_nodes:
+            self._onehot_markers(route, frame.data, frame.timestamps)
         chunk = Chunk(frame.data, frame.timestamps, frame.seq)
         for node in route.nodes:
             node.push(chunk)
+
+    def _onehot_markers(self, route: _Route, data: Any, stamps: Any) -> None:
+        """Hand the labels of one-hot annotation samples to the route's marker nodes."""
+        info = route.state.info
+        if info is None or not is_onehot_markers(info):
+            return
+        labels, at = onehot_labels(data, stamps, info.channel_names)
+        if labels:
+            for node in route.marker_nodes:
+                node.markers(labels, at)
 
     def _handle_info(self, state: InputState, parts: list[Any]) -> None:
         try:
