@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bci_bridge.lsl_config import DEFAULT_SESSION_ID, effective_lsl_config
 
 SHIPPED = Path(__file__).resolve().parents[2] / "bci_bridge" / "lsl_api.cfg"
@@ -70,3 +72,17 @@ def test_an_unreadable_lslapicfg_is_ignored_like_liblsl_does_and_said(tmp_path: 
     assert cfg.path is None
     assert str(missing) in cfg.describe()
     assert "not a readable file" in cfg.describe()
+
+
+def test_demo_and_bench_pick_the_loopback_file_only_where_they_should(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bci_bridge.lsl import LOCAL_CONFIG, use_local_config
+
+    mine = tmp_path / "lab.cfg"
+    monkeypatch.setenv("LSLAPICFG", str(mine))
+    assert use_local_config() == str(mine)  # demo: the user's choice stands
+    assert use_local_config(override=True) == str(LOCAL_CONFIG)  # bench: always loopback
+    monkeypatch.delenv("LSLAPICFG")
+    assert use_local_config() == str(LOCAL_CONFIG)  # demo without a choice: loopback
+    assert LOCAL_CONFIG.resolve() == SHIPPED
