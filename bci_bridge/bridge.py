@@ -224,11 +224,18 @@ class Bridge:
             subs.handle()
             for candidate in found:
                 inlet = self._inlet(candidate)
-                info = from_lsl(inlet.info(timeout=5.0))
-                if self.info is not None and _same_layout(info, self.info):
-                    inlet.open_stream(timeout=10.0)
-                    log.warning("LSL source %r is back", name)
-                    return inlet
+                try:
+                    info = from_lsl(inlet.info(timeout=5.0))
+                    if self.info is not None and _same_layout(info, self.info):
+                        inlet.open_stream(timeout=10.0)
+                        log.warning("LSL source %r is back", name)
+                        return inlet
+                except (LostError, TimeoutError) as exc:
+                    # An answer from the outlet that just went away (lookups can lag its
+                    # end): not the source back. The wait goes on.
+                    log.debug("LSL source %r: a stale lookup answer (%s)", name, exc)
+                    inlet.close_stream()
+                    continue
                 inlet.close_stream()
                 if candidate.uid() not in skipped:
                     skipped.add(candidate.uid())
