@@ -78,8 +78,15 @@ def run(args: argparse.Namespace) -> int:
     from bci_bridge.lsl import local_clock
     from bci_bridge.wire import Kind, decode
 
-    tmp = Path(tempfile.mkdtemp(prefix="bci-bridge-demo-"))
     stream = args.name
+    # The name is the user's, not unique per process: refuse to mix with a stream already there.
+    # (The lookup outlasts liblsl's first query round, 0.5 s; see bci_bridge.bridge.)
+    if pylsl.resolve_byprop("name", stream, 1, 1.0):
+        raise BciBridgeError(
+            f"an LSL stream named {stream!r} is already running (another demo?); "
+            "give this one another name with --name"
+        )
+    tmp = Path(tempfile.mkdtemp(prefix="bci-bridge-demo-"))
     in_ep, out_ep = f"ipc://{tmp}/eeg", f"ipc://{tmp}/out"
     pipeline = Path(str(files("decoders") / "demo" / "pipeline.toml"))
     topic = b"out.demo.classifier"
