@@ -9,8 +9,8 @@ from bci_bridge.cli.help_text import with_examples
 __all__ = ["EXAMPLES", "add_parser"]
 
 EXAMPLES: tuple[str, ...] = (
-    "bci-bridge stream synthetic --channels 8 --rate 250 --duration 2",
-    "bci-bridge stream synthetic -p seed=3 -p erd=0.5 --duration 1 --summary sent.json",
+    "bci-bridge stream synthetic --channels 8 --rate 250 --duration 1",
+    "bci-bridge stream synthetic -p seed=3 -p erd=0.5 --duration 0.5 --summary sent.json",
 )
 
 
