@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["with_examples"]
+__all__ = ["ExamplesFormatter", "with_examples"]
+
+_HEADING = "examples:\n"
+
+
+class ExamplesFormatter(argparse.HelpFormatter):
+    """Wrap the description as usual; print the examples block line by line, as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith(_HEADING):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def with_examples(examples: tuple[str, ...]) -> dict[str, object]:
@@ -22,6 +33,6 @@ def with_examples(examples: tuple[str, ...]) -> dict[str, object]:
     """
     lines = "\n".join(f"  {line}" for line in examples)
     return {
-        "epilog": f"examples:\n{lines}" if examples else None,
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
+        "epilog": f"{_HEADING}{lines}" if examples else None,
+        "formatter_class": ExamplesFormatter,
     }

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bci-bridge",
         description="Low-latency BCI streaming: LSL in, a ZeroMQ runtime of tiny modules, "
         "results out over ZeroMQ and LSL.",
+        epilog="LSL: stream, bridge and run use your LSL configuration (LSLAPICFG, else "
+        "liblsl's own search and defaults); demo (unless LSLAPICFG is set) and bench keep LSL "
+        "on this machine with the shipped loopback-only lsl_api.cfg.",
     )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
