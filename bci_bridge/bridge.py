@@ -180,7 +180,14 @@ class Bridge:
             pub.close()
 
     def _inlet(self, found: pylsl.StreamInfo) -> pylsl.StreamInlet:
-        """Open an inlet on ``found`` that reports the source's loss (the bridge recovers)."""
+        """Open an inlet on ``found`` that reports the source's loss (the bridge recovers).
+
+        Not liblsl's own recovery: with it a lost source is never reported, so the bridge
+        could neither say so nor end the stream. The price: once liblsl sees the connection
+        end, it drops what it had received and not yet handed out. The bridge pulls
+        continuously and the device host lingers 0.3 s before closing its outlet, so in
+        practice that is nothing; a source killed mid-send loses its last chunk either way.
+        """
         cfg = self.config
         remote = found.hostname() != socket.gethostname()
         sync = cfg.clocksync == "on" or (cfg.clocksync == "auto" and remote)
