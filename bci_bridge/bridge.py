@@ -185,8 +185,10 @@ class Bridge:
         Not liblsl's own recovery: with it a lost source is never reported, so the bridge
         could neither say so nor end the stream. The price: once liblsl sees the connection
         end, it drops what it had received and not yet handed out. The bridge pulls
-        continuously and the device host lingers 0.3 s before closing its outlet, so in
-        practice that is nothing; a source killed mid-send loses its last chunk either way.
+        continuously, and ``bci-bridge stream`` lingers 0.3 s before closing its outlet so
+        that consumers get the tail; a source that closes at once, or is killed mid-send, can
+        lose its last chunk at the bridge, as at any LSL inlet that does not recover (the
+        runtime's direct LSL input with ``exit_on_eos`` included).
         """
         cfg = self.config
         remote = found.hostname() != socket.gethostname()
