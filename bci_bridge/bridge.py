@@ -7,6 +7,10 @@ stream's ``info.<stream>`` at once (and again every ``info_period_s``). With
 ``wait_subscribers`` the bridge opens the inlet only once that many subscribers are there, so
 a pipeline started first misses nothing. At stop it drains what the inlet still holds and
 sends ``EOS`` with the total sample count, so receivers can count any loss up to the end.
+
+When the source goes away, the bridge looks for it again (same name and type, same channel
+layout) and carries on when it is back. With ``source_timeout_s`` it gives up after that long
+instead: it ends the stream (``EOS`` with the exact total) and returns, as at a stop.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 import pylsl
 import zmq
+from pylsl.util import LostError
 
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.lsl import from_lsl, local_clock
+from bci_bridge.lsl_config import describe_lsl_config
 from bci_bridge.stream import StreamInfo
 from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_markers, send
 
@@ -57,6 +63,9 @@ class BridgeConfig:
         ZeroMQ send high-water mark, messages per subscriber.
     drain_s : float
         At stop, keep pulling what the source already sent for at most this long, seconds.
+    source_timeout_s : float or None
+        When the source is gone this long, seconds, end the stream and return; None: wait
+        for it to come back, however long.
     clocksync : {"auto", "on", "off"}
         Correct timestamps to this machine's LSL clock with liblsl's clock synchronisation.
         ``auto``: only for a source on another host (on one host the clocks are the same, and
@@ -73,6 +82,7 @@ class BridgeConfig:
     sndhwm: int = 100_000
     clocksync: str = "auto"
     drain_s: float = 1.0
+    source_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name and not self.type:
@@ -81,6 +91,8 @@ class BridgeConfig:
             raise ConfigError("must be >= 1", key="max_chunk")
         if self.wait_subscribers < 0:
             raise ConfigError("must be >= 0", key="wait_subscribers")
+        if self.source_timeout_s is not None and not self.source_timeout_s > 0:
+            raise ConfigError(f"must be > 0 s, got {self.source_timeout_s}", key="source_timeout")
         if self.clocksync not in ("auto", "on", "off"):
             raise ConfigError(f"must be auto, on or off, got {self.clocksync!r}", key="clocksync")
 
@@ -93,6 +105,7 @@ class BridgeStats:
     samples: int = 0
     frames: int = 0
     subscribers: int = 0
+    source_lost: int = 0
 
 
 class Bridge:
@@ -113,6 +126,8 @@ class Bridge:
         self._ctx = context or zmq.Context.instance()
         self.stats = BridgeStats()
         self.info: StreamInfo | None = None
+        clauses = [f"{k}='{v}'" for k, v in (("name", config.name), ("type", config.type)) if v]
+        self._pred = " and ".join(clauses)
 
     def run(
         self,
@@ -138,15 +153,7 @@ class Bridge:
             found = self._resolve(stop)
             if found is None:
                 return self.stats
-            remote = found.hostname() != socket.gethostname()
-            sync = cfg.clocksync == "on" or (cfg.clocksync == "auto" and remote)
-            inlet = pylsl.StreamInlet(
-                found,
-                max_buflen=360,
-                max_chunklen=0,
-                recover=True,
-                processing_flags=pylsl.proc_clocksync if sync else 0,
-            )
+            inlet = self._inlet(found)
             info = from_lsl(inlet.info(timeout=5.0))
             self.info = info
             self.stats.stream = info.name
@@ -168,15 +175,92 @@ class Bridge:
                         subs.handle()
             inlet.open_stream(timeout=10.0)
             self._pump(inlet, pub, subs, data_topic, stop, report, report_every_s)
-            inlet.close_stream()
             return self.stats
         finally:
             pub.close()
 
+    def _inlet(self, found: pylsl.StreamInfo) -> pylsl.StreamInlet:
+        """Open an inlet on ``found`` that reports the source's loss (the bridge recovers).
+
+        Not liblsl's own recovery: with it a lost source is never reported, so the bridge
+        could neither say so nor end the stream. The price: once liblsl sees the connection
+        end, it drops what it had received and not yet handed out. The bridge pulls
+        continuously, and ``bci-bridge stream`` lingers 0.3 s before closing its outlet so
+        that consumers get the tail; a source that closes at once, or is killed mid-send, can
+        lose its last chunk at the bridge, as at any LSL inlet that does not recover (the
+        runtime's direct LSL input with ``exit_on_eos`` included).
+        """
+        cfg = self.config
+        remote = found.hostname() != socket.gethostname()
+        sync = cfg.clocksync == "on" or (cfg.clocksync == "auto" and remote)
+        return pylsl.StreamInlet(
+            found,
+            max_buflen=360,
+            max_chunklen=0,
+            recover=False,
+            processing_flags=pylsl.proc_clocksync if sync else 0,
+        )
+
+    def _reconnect(self, subs: _Subscriptions, stop: threading.Event) -> pylsl.StreamInlet | None:
+        """Wait for the lost source to come back; None when stopped or past the timeout.
+
+        Says so in one log line. A stream of the same name with another channel layout is not
+        the source: it is skipped (one more log line) and the wait goes on.
+        """
+        cfg, name = self.config, self.stats.stream
+        self.stats.source_lost += 1
+        timeout = cfg.source_timeout_s
+        if timeout is None:
+            log.warning(
+                "LSL source %r is gone; waiting for it to come back (Ctrl-C ends the stream; "
+                "--source-timeout S ends it when the source is gone S seconds)",
+                name,
+            )
+        else:
+            log.warning(
+                "LSL source %r is gone; ending the stream unless it is back within %g s",
+                name,
+                timeout,
+            )
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        skipped: set[str] = set()
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("LSL source %r gone for %g s: end of stream", name, timeout)
+                return None
+            found = pylsl.resolve_bypred(self._pred, 1, max(0.1, min(_RESOLVE_WAIT_S, left)))
+            subs.handle()
+            for candidate in found:
+                inlet = self._inlet(candidate)
+                try:
+                    info = from_lsl(inlet.info(timeout=5.0))
+                    if self.info is not None and _same_layout(info, self.info):
+                        inlet.open_stream(timeout=10.0)
+                        log.warning("LSL source %r is back", name)
+                        return inlet
+                except (LostError, TimeoutError) as exc:
+                    # An answer from the outlet that just went away (lookups can lag its
+                    # end): not the source back. The wait goes on.
+                    log.debug("LSL source %r: a stale lookup answer (%s)", name, exc)
+                    inlet.close_stream()
+                    continue
+                inlet.close_stream()
+                if candidate.uid() not in skipped:
+                    skipped.add(candidate.uid())
+                    log.warning(
+                        "a stream matching %s has another layout (%d ch, %g Hz, %s): not the "
+                        "source; still waiting",
+                        self._pred,
+                        info.n_channels,
+                        info.sfreq,
+                        info.dtype,
+                    )
+        return None
+
     def _resolve(self, stop: threading.Event) -> pylsl.StreamInfo | None:
         cfg = self.config
-        clauses = [f"{k}='{v}'" for k, v in (("name", cfg.name), ("type", cfg.type)) if v]
-        pred = " and ".join(clauses)
+        pred = self._pred
         log.info("looking for an LSL stream with %s", pred)
         deadline = time.monotonic() + cfg.resolve_timeout_s
         while not stop.is_set():
@@ -191,7 +275,7 @@ class Bridge:
             if time.monotonic() >= deadline:
                 raise StreamNotFoundError(
                     f"no LSL stream with {pred} appeared within {cfg.resolve_timeout_s:g} s "
-                    "(is the source running, and on the same LSL config/SessionID?)"
+                    "(is the source running?). " + describe_lsl_config()
                 )
         return None
 
@@ -208,6 +292,7 @@ class Bridge:
         cfg = self.config
         stats = self.stats
         pull = inlet.pull_chunk
+        gone = False
         seq = 0
         index = 0
         next_housekeeping = time.monotonic()
@@ -221,12 +306,22 @@ class Bridge:
                 # Take what the source already sent, then stop even if it keeps sending.
                 draining = True
                 drain_until = time.monotonic() + cfg.drain_s
-            data, ts = pull(
-                timeout=0.2 if draining else 0.05,
-                max_samples=cfg.max_chunk,
-                min_samples=1,
-                as_numpy=not markers,
-            )
+            try:
+                data, ts = pull(
+                    timeout=0.2 if draining else 0.05,
+                    max_samples=cfg.max_chunk,
+                    min_samples=1,
+                    as_numpy=not markers,
+                )
+            except LostError:
+                # Everything the source sent before it went has been pulled: nothing is lost.
+                inlet.close_stream()
+                back = None if draining else self._reconnect(subs, stop)
+                if back is None:
+                    gone = True
+                    break
+                inlet, pull = back, back.pull_chunk
+                continue
             n = len(ts)
             if n and markers:  # text labels, rare: lists are fine here
                 labels = [row[0] for row in data]
@@ -251,8 +346,15 @@ class Bridge:
                 if report is not None and now >= next_report:
                     report(stats)
                     next_report = now + report_every_s
+        if not gone:
+            inlet.close_stream()
         send(pub, encode_eos(topic, seq, index, local_clock()))
         log.info("sent %d samples in %d frames; end of stream", index, seq)
+
+
+def _same_layout(a: StreamInfo, b: StreamInfo) -> bool:
+    """Whether two stream infos carry the same channels at the same rate and dtype."""
+    return (a.channel_names, a.sfreq, a.dtype) == (b.channel_names, b.sfreq, b.dtype)
 
 
 class _Subscriptions:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pylsl
 
 from bci_bridge.errors import ConfigError, StreamNotFoundError
+from bci_bridge.lsl_config import describe_lsl_config
 from bci_bridge.stream import DTYPES, MARKER_DTYPE, StreamInfo
 from bci_bridge.units import lsl_unit
 
@@ -151,7 +152,7 @@ def resolve(
         return found[0]
     visible = pylsl.resolve_streams(wait_time=0.5)
     seen = ", ".join(f"{s.name()} ({s.type()})" for s in visible) or "none"
-    cfg = os.environ.get("LSLAPICFG", "liblsl defaults")
     raise StreamNotFoundError(
-        f"no LSL stream matched {pred} within {timeout:g} s; visible: {seen} (LSL config: {cfg})"
+        f"no LSL stream matched {pred} within {timeout:g} s; visible: {seen}. "
+        + describe_lsl_config()
     )

@@ -20,6 +20,7 @@ from pylsl.util import LostError
 
 from bci_bridge.errors import StreamNotFoundError
 from bci_bridge.lsl import from_lsl
+from bci_bridge.lsl_config import describe_lsl_config
 from bci_bridge.stream import StreamInfo
 
 __all__ = ["LslInput", "Pulled"]
@@ -74,7 +75,8 @@ class LslInput:
                 break
             if time.monotonic() > deadline:
                 raise StreamNotFoundError(
-                    f"no LSL stream named {self.stream!r} appeared within {timeout_s:g} s"
+                    f"no LSL stream named {self.stream!r} appeared within {timeout_s:g} s "
+                    "(is the source running?). " + describe_lsl_config()
                 )
         else:
             return None

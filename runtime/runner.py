@@ -28,6 +28,7 @@ from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
+from runtime.annotations import is_onehot_markers, onehot_labels
 from runtime.histogram import Histogram
 from runtime.input_queue import InputQueue
 from runtime.inputs import InputState
@@ -157,9 +158,13 @@ class Runtime:
                     key=f"node {node.name!r}",
                     file=self.pipeline.source,
                 )
-            if markers is not None and not infos[markers].is_markers:
+            if markers is not None and not (
+                infos[markers].is_markers or is_onehot_markers(infos[markers])
+            ):
                 raise ConfigError(
-                    f"input {markers!r} is not a marker stream (it is {infos[markers].dtype})",
+                    f"input {markers!r} is not a marker stream: neither text markers nor "
+                    f"one-hot annotations (an irregular float stream), it is "
+                    f"{infos[markers].dtype} at {infos[markers].sfreq:g} Hz",
                     key=f"node {node.name!r}",
                     file=self.pipeline.source,
                 )
@@ -470,6 +475,8 @@ class Runtime:
             for node in route.marker_nodes:
                 node.markers(data, stamps)
             return True
+        if route.marker_nodes:
+            self._onehot_markers(route, data, stamps)
         route.queue.now_lsl = local_clock()
         route.queue.put(Chunk(data, stamps, state.frames_received - 1))
         return True
@@ -505,7 +512,19 @@ class Runtime:
             for node in route.marker_nodes:
                 node.markers(frame.labels, frame.timestamps)
             return
+        if route.marker_nodes:
+            self._onehot_markers(route, frame.data, frame.timestamps)
         route.queue.put(Chunk(frame.data, frame.timestamps, frame.seq))
+
+    def _onehot_markers(self, route: _Route, data: Any, stamps: Any) -> None:
+        """Hand the labels of one-hot annotation samples to the route's marker nodes."""
+        info = route.state.info
+        if info is None or not is_onehot_markers(info):
+            return
+        labels, at = onehot_labels(data, stamps, info.channel_names)
+        if labels:
+            for node in route.marker_nodes:
+                node.markers(labels, at)
 
     def _handle_info(self, state: InputState, parts: list[Any]) -> None:
         try:

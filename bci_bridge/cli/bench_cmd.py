@@ -18,49 +18,7 @@ from typing import Any
 from bci_bridge.cli.common import write_json
 from bci_bridge.errors import ConfigError
 
-__all__ = ["add_parser", "run"]
-
-
-def add_parser(sub: Any) -> None:
-    """Register the subcommand."""
-    from bci_bridge.bench.scenarios import SCENARIOS
-
-    p = sub.add_parser(
-        "bench",
-        help="measure end-to-end latency against a hand-written floor; gate on a baseline",
-        description="Run latency scenarios end to end in separate processes over real LSL and "
-        "ZeroMQ, alternating bci-bridge and a minimal hand-written chain doing the same work "
-        "(the floor). Scenarios: " + ", ".join(SCENARIOS) + " (default: all). Example: "
-        "bci-bridge bench --quick --json out/bench.json --compare benchmarks/baseline.json",
-    )
-    p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenarios to run")
-    p.add_argument("--quick", action="store_true", help="short blocks, one per chain (~1 min)")
-    p.add_argument("--json", metavar="PATH", required=True, help="write the results here")
-    p.add_argument("--plot", metavar="PATH.png", help="draw the latency distributions")
-    p.add_argument("--compare", metavar="BASELINE.json", help="fail on a regression")
-    p.add_argument(
-        "--tolerance",
-        type=float,
-        default=0.25,
-        help="allowed growth of ratio_p50 over the baseline's (default: %(default)s)",
-    )
-    p.add_argument(
-        "--tolerance-p99",
-        type=float,
-        default=None,
-        help="allowed growth of ratio_p99 (default: twice --tolerance)",
-    )
-    p.add_argument(
-        "--retries",
-        type=int,
-        default=0,
-        help="with --compare, run a scenario that failed the gate again, up to N times; it "
-        "passes if a run passes (a regression fails every time; a noisy block rarely twice)",
-    )
-    p.add_argument("--peers", action="store_true", help="also run the installed relay peers")
-    p.add_argument("--duration", type=float, help="seconds per block (overrides the scenario)")
-    p.add_argument("--blocks", type=int, help="blocks per chain (overrides the scenario)")
-    p.set_defaults(func=run)
+__all__ = ["run"]
 
 
 def _load_baseline(path: str) -> dict[str, Any]:
@@ -77,6 +35,10 @@ def _load_baseline(path: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the scenarios, write JSON (and a plot), compare with a baseline."""
+    # Measurements stay on this machine: the shipped loopback config, for every child too.
+    from bci_bridge.lsl import use_local_config
+
+    use_local_config(override=True)
     from bci_bridge.bench.compare import compare, format_verdicts
     from bci_bridge.bench.report import format_table, metadata
     from bci_bridge.bench.runner import BenchOptions, run_scenario

@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import logging
 import sys
-from typing import Any
 
 from bci_bridge.bridge import Bridge, BridgeConfig, BridgeStats
 from bci_bridge.cli.common import stop_on_signals, write_json
@@ -14,44 +13,8 @@ from bci_bridge.cli.common import stop_on_signals, write_json
 log = logging.getLogger(__name__)
 
 
-def add_parser(sub: Any) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser(
-        "bridge",
-        help="publish an LSL stream (found by name or type) as ZeroMQ frames",
-        description="Find an LSL stream by name and/or type and publish it as versioned ZeroMQ "
-        "frames (topic data.<stream>). Example: bci-bridge bridge --type EEG "
-        "--endpoint tcp://127.0.0.1:5555",
-    )
-    p.add_argument("--name", default="", help="LSL stream name to look for")
-    p.add_argument("--type", default="", help="LSL stream type to look for (e.g. EEG)")
-    p.add_argument(
-        "--endpoint",
-        default="tcp://127.0.0.1:5555",
-        help="ZeroMQ endpoint to bind (default: %(default)s)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=30.0,
-        help="seconds to look for the stream (default: %(default)s)",
-    )
-    p.add_argument(
-        "--wait-subscribers",
-        type=int,
-        default=0,
-        metavar="N",
-        help="open the LSL inlet only once N subscribers are connected (default: don't wait)",
-    )
-    p.add_argument(
-        "--max-chunk", type=int, default=4096, help="most samples per frame (default: %(default)s)"
-    )
-    p.add_argument("--summary", metavar="PATH", help="write totals as JSON at exit")
-    p.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace) -> int:
-    """Bridge until Ctrl-C (then drain and send end-of-stream)."""
+    """Bridge until Ctrl-C or the source's timeout (then drain and send end-of-stream)."""
     config = BridgeConfig(
         name=args.name,
         type=args.type,
@@ -59,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
         resolve_timeout_s=args.timeout,
         wait_subscribers=args.wait_subscribers,
         max_chunk=args.max_chunk,
+        source_timeout_s=args.source_timeout,
     )
     stop = stop_on_signals()
     bridge = Bridge(config)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,36 +26,7 @@ import numpy as np
 from bci_bridge.cli.common import write_json
 from bci_bridge.errors import BciBridgeError
 
-__all__ = ["add_parser", "run"]
-
-
-def add_parser(sub: Any) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser(
-        "demo",
-        help="run the whole path on a synthetic array and show live decoding",
-        description="Start a synthetic electrode array (LSL), the bridge (LSL to ZeroMQ) and the "
-        "runtime (band-pass, band power, ONNX classifier) as separate processes, show live what "
-        "is decoded and how old each output is, then print a summary.",
-    )
-    p.add_argument(
-        "--duration", type=float, default=10.0, help="seconds of streaming (default: %(default)s)"
-    )
-    p.add_argument(
-        "--channels",
-        type=int,
-        default=8,
-        help="channels of the synthetic array (>= 2; default: %(default)s)",
-    )
-    p.add_argument(
-        "--rate", type=float, default=250.0, help="sample rate in Hz (default: %(default)s)"
-    )
-    p.add_argument(
-        "--chunk", type=int, default=1, help="samples per LSL push (default: %(default)s)"
-    )
-    p.add_argument("--json", metavar="PATH", help="write the summary as JSON")
-    p.add_argument("--quiet", action="store_true", help="no live lines, only the summary")
-    p.set_defaults(func=run)
+__all__ = ["run"]
 
 
 @dataclass
@@ -98,18 +68,25 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.duration <= 0 or args.rate <= 0 or args.chunk < 1:
         raise BciBridgeError("--duration and --rate must be > 0, --chunk >= 1")
-    # The demo is local by nature: keep LSL on this machine whatever the environment says.
+    # The demo is local by nature: the shipped loopback config, unless the user set LSLAPICFG.
     from bci_bridge.lsl import use_local_config
 
-    use_local_config(override=True)
+    use_local_config()
     import pylsl
     import zmq
 
     from bci_bridge.lsl import local_clock
     from bci_bridge.wire import Kind, decode
 
+    stream = args.name
+    # The name is the user's, not unique per process: refuse to mix with a stream already there.
+    # (The lookup outlasts liblsl's first query round, 0.5 s; see bci_bridge.bridge.)
+    if pylsl.resolve_byprop("name", stream, 1, 1.0):
+        raise BciBridgeError(
+            f"an LSL stream named {stream!r} is already running (another demo?); "
+            "give this one another name with --name"
+        )
     tmp = Path(tempfile.mkdtemp(prefix="bci-bridge-demo-"))
-    stream = f"bci-bridge-demo-{os.getpid()}"
     in_ep, out_ep = f"ipc://{tmp}/eeg", f"ipc://{tmp}/out"
     pipeline = Path(str(files("decoders") / "demo" / "pipeline.toml"))
     topic = b"out.demo.classifier"

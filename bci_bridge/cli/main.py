@@ -1,27 +1,33 @@
-"""The ``bci-bridge`` command: one subcommand per part, each runnable alone."""
+"""The ``bci-bridge`` command: one subcommand per part, each runnable alone.
+
+The parser is declared from the small ``*_args`` modules; the module that does the work
+(``*_cmd``) is imported only when its command runs, so ``bci-bridge run`` starts without
+loading the benchmark harness, the trainer or anything else it does not use.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bci_bridge.cli import (
-    bench_cmd,
-    bridge_cmd,
-    demo_cmd,
-    list_cmd,
-    record_cmd,
-    run_cmd,
-    stream_cmd,
-    top_cmd,
-    train_cmd,
+    bench_args,
+    bridge_args,
+    demo_args,
+    list_args,
+    record_args,
+    run_args,
+    stream_args,
+    top_args,
+    train_args,
 )
 from bci_bridge.cli.common import setup_logging
 from bci_bridge.errors import BciBridgeError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 log = logging.getLogger("bci_bridge")
 
@@ -32,24 +38,36 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bci-bridge",
         description="Low-latency BCI streaming: LSL in, a ZeroMQ runtime of tiny modules, "
         "results out over ZeroMQ and LSL.",
+        epilog="LSL: stream, bridge and run use your LSL configuration (LSLAPICFG, else "
+        "liblsl's own search and defaults); demo (unless LSLAPICFG is set) and bench keep LSL "
+        "on this machine with the shipped loopback-only lsl_api.cfg.",
     )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for mod in (
-        demo_cmd,
-        stream_cmd,
-        bridge_cmd,
-        run_cmd,
-        top_cmd,
-        list_cmd,
-        bench_cmd,
-        train_cmd,
+    for spec in (
+        demo_args,
+        stream_args,
+        bridge_args,
+        run_args,
+        top_args,
+        record_args,
+        list_args,
+        bench_args,
+        train_args,
     ):
-        mod.add_parser(sub)
-    record_cmd.add_parser(sub)
+        spec.add_parser(sub)
     return parser
+
+
+def _handler(target: str) -> Callable[[argparse.Namespace], int]:
+    """Import ``"package.module:function"`` (a command's ``run``) and return the function."""
+    module_name, _, func_name = target.partition(":")
+    func: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module(module_name), func_name
+    )
+    return func
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     try:
-        code: int = args.func(args)
+        code: int = _handler(args.handler)(args)
         return code
     except BciBridgeError as exc:
         print(f"bci-bridge {args.command}: error: {exc}", file=sys.stderr)

@@ -14,55 +14,6 @@ from runtime.runner import Runtime, RuntimeOptions
 log = logging.getLogger(__name__)
 
 
-def add_parser(sub: Any) -> None:
-    """Register the subcommand."""
-    p = sub.add_parser(
-        "run",
-        help="run a pipeline (TOML) on bridged streams",
-        description="Run the pipeline a TOML file describes: subscribe to its inputs, run its "
-        "modules within their budgets, publish its outputs over ZeroMQ and LSL. "
-        "Example: bci-bridge run examples/bandpower.toml",
-    )
-    p.add_argument("pipeline", help="pipeline TOML file")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="overrides",
-        help="override a config value, e.g. --set inputs[0].endpoint=ipc:///tmp/eeg (repeatable)",
-    )
-    p.add_argument(
-        "--duration",
-        type=float,
-        default=0.0,
-        help="stop after S seconds of data (default: until Ctrl-C)",
-    )
-    p.add_argument("--exit-on-eos", action="store_true", help="stop when every input has ended")
-    p.add_argument(
-        "--wait-subscribers",
-        type=int,
-        default=0,
-        metavar="N",
-        help="subscribe to the inputs only once N clients subscribed to the outputs",
-    )
-    p.add_argument(
-        "--info-timeout",
-        type=float,
-        default=30.0,
-        help="seconds to wait for the inputs' stream info",
-    )
-    p.add_argument("--check", action="store_true", help="validate the pipeline file and exit")
-    p.add_argument(
-        "--report",
-        metavar="PATH",
-        help="write the final metrics as JSON: per node calls, step_us, budget_ms, overruns, "
-        "policy_actions, errors, restarts; e2e_ms, samples_lost, latency stages per output",
-    )
-    p.add_argument("--summary", metavar="PATH", help="the same JSON as --report (older name)")
-    p.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace) -> int:
     """Validate the pipeline, run it, print and optionally write the summary."""
     pipeline = load_pipeline(args.pipeline, args.overrides)

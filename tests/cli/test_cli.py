@@ -67,10 +67,12 @@ def test_an_unknown_device_lists_the_installed_ones() -> None:
 
 
 @pytest.mark.slow
-def test_demo_writes_a_summary_that_adds_up(tmp_path: Path) -> None:
+def test_demo_writes_a_summary_that_adds_up(tmp_path: Path, stream_name: str) -> None:
     out = tmp_path / "demo.json"
     result = _run(
         "demo",
+        "--name",
+        stream_name,
         "--duration",
         "3",
         "--channels",
@@ -172,10 +174,10 @@ def collect_first_output(client: zmq.Socket[bytes], timeout_s: float = 60.0):  #
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_demo_and_every_process_it_started() -> None:
+def test_ctrl_c_stops_the_demo_and_every_process_it_started(stream_name: str) -> None:
     """Ctrl-C in a terminal signals the whole foreground process group; nothing may survive."""
     with subprocess.Popen(
-        [*CLI, "demo", "--duration", "60"],
+        [*CLI, "demo", "--duration", "60", "--name", stream_name],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -183,11 +185,13 @@ def test_ctrl_c_stops_the_demo_and_every_process_it_started() -> None:
     ) as proc:
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
+        seen = []
         for line in proc.stdout:  # wait until decoding is under way
+            seen.append(line)
             if "decoded" in line or time.monotonic() > deadline:
                 break
         children = _descendants(proc.pid)
-        assert len(children) == 3, f"expected device, bridge and runtime, got {children}"
+        assert len(children) == 3, f"expected device, bridge and runtime, got {children}: {seen}"
         os.killpg(proc.pid, signal.SIGINT)
         try:
             code = proc.wait(30)

@@ -113,6 +113,10 @@ def test_a_missing_stream_is_reported_with_what_is_visible(stream_name: str, ipc
     worker.join(15)
     assert isinstance(worker.error, StreamNotFoundError)
     assert stream_name in str(worker.error)
+    # It names the LSL config in effect (conftest's loopback file), its SessionID, and the fix.
+    assert "lsl_api.cfg" in str(worker.error)
+    assert "SessionID 'bci-bridge-loopback-7f3a'" in str(worker.error)
+    assert "set LSLAPICFG" in str(worker.error)
 
 
 def test_bridge_config_needs_a_name_or_type() -> None:
