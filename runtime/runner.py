@@ -19,6 +19,7 @@ from typing import Any
 import zmq
 
 from bci_bridge.config import PipelineConfig
+from bci_bridge.endpoints import connect
 from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
@@ -165,7 +166,9 @@ class Runtime:
             if out.zmq:
                 pub = self.publishers.get(out.zmq)
                 if pub is None:
-                    pub = self.publishers[out.zmq] = Publisher(self._ctx, out.zmq)
+                    pub = self.publishers[out.zmq] = Publisher(
+                        self._ctx, out.zmq, out.max_queue_bytes
+                    )
                 zout = ZmqOutput(pub, f"out.{stream}", info)
                 self.zmq_outputs.setdefault(out.node, []).append(zout)
                 node.sinks.append(zout)
@@ -196,11 +199,11 @@ class Runtime:
             # Outputs are bound first so that a client can be connected before data flows.
             for out in self.pipeline.outputs:
                 if out.zmq and out.zmq not in self.publishers:
-                    self.publishers[out.zmq] = Publisher(self._ctx, out.zmq)
+                    self.publishers[out.zmq] = Publisher(self._ctx, out.zmq, out.max_queue_bytes)
             self._wait_output_subscribers(stop)
             for state in self.inputs.values():
                 if state.config.endpoint is not None:
-                    sub.connect(state.config.endpoint)
+                    connect(sub, state.config.endpoint, key=f"input {state.config.name!r}")
                     sub.setsockopt(zmq.SUBSCRIBE, f"info.{state.config.stream}".encode())
                     sub.setsockopt(zmq.SUBSCRIBE, f"data.{state.config.stream}".encode())
             for route in self._lsl_routes():
@@ -348,16 +351,27 @@ class Runtime:
         state = route.state
         if got is None:
             if route.lsl.ended and not state.ended:
-                state.end(state.next_index)
+                state.end(state.next_index, session=state.session or 0)
             return False
         data, stamps = got
         n = stamps.shape[0]
-        state.accept(state.next_index, n)
+        # The index is ours (always contiguous): gaps in the timestamps are upstream losses.
+        session = state.info.session if state.info is not None else 0
+        state.accept(
+            state.next_index,
+            n,
+            session=session,
+            first_time=float(stamps[0]),
+            last_time=float(stamps[-1]),
+        )
         if isinstance(data, tuple):
             for node in route.marker_nodes:
                 node.markers(data, stamps)
             return True
-        chunk = Chunk(data, stamps, state.frames_received - 1)
+        cleaned = state.clean(data, stamps)
+        if cleaned is None:
+            return True
+        chunk = Chunk(cleaned[0], cleaned[1], state.frames_received - 1)
         for node in route.nodes:
             node.push(chunk)
         return True
@@ -376,7 +390,7 @@ class Runtime:
         try:
             frame = decode(parts)
             if frame.kind is Kind.EOS:
-                state.end(frame.sample_index)
+                state.end(frame.sample_index, session=frame.session)
                 return
             if frame.kind is not Kind.DATA and frame.kind is not Kind.MARKERS:
                 raise WireError(f"{frame.kind.name} frame on a data topic")
@@ -387,13 +401,26 @@ class Runtime:
         except WireError as exc:
             state.malformed(str(exc))
             return
-        if not state.accept(frame.sample_index, frame.timestamps.shape[0]):
+        except Exception as exc:  # whatever else a hostile frame provokes: counted, never fatal
+            state.malformed(f"{type(exc).__name__}: {exc}")
+            return
+        ts = frame.timestamps
+        if not state.accept(
+            frame.sample_index,
+            ts.shape[0],
+            session=frame.session,
+            first_time=float(ts[0]),
+            last_time=float(ts[-1]),
+        ):
             return
         if frame.kind is Kind.MARKERS:
             for node in route.marker_nodes:
-                node.markers(frame.labels, frame.timestamps)
+                node.markers(frame.labels, ts)
             return
-        chunk = Chunk(frame.data, frame.timestamps, frame.seq)
+        cleaned = state.clean(frame.data, ts)
+        if cleaned is None:
+            return
+        chunk = Chunk(cleaned[0], cleaned[1], frame.seq)
         for node in route.nodes:
             node.push(chunk)
 
@@ -405,6 +432,9 @@ class Runtime:
             info = StreamInfo.from_json(frame.payload)
         except (WireError, ConfigError) as exc:
             state.malformed(f"info: {exc}")
+            return
+        except Exception as exc:  # whatever else a hostile info provokes: counted, never fatal
+            state.malformed(f"info: {type(exc).__name__}: {exc}")
             return
         if state.info is None:
             state.info = info
@@ -420,6 +450,8 @@ class Runtime:
                 f"info changed mid-run to {info.n_channels} ch at {info.sfreq} Hz; "
                 "frames will be refused"
             )
+        elif info.session != state.info.session:
+            state.info = info  # a restarted sender, same stream: frames say when it starts
 
     # -- reporting -------------------------------------------------------------------------------
 
@@ -443,6 +475,7 @@ class Runtime:
             "uptime_s": round(time.monotonic() - self.started_at, 3) if self.started_at else 0.0,
             "samples_received": sum(s.samples_received for s in self.inputs.values()),
             "samples_lost": sum(s.samples_lost for s in self.inputs.values()),
+            "samples_lost_upstream": sum(s.samples_lost_upstream for s in self.inputs.values()),
             "frames_malformed": sum(s.frames_malformed for s in self.inputs.values()),
             "frames_foreign": self.frames_foreign,
             "inputs": inputs,

@@ -10,6 +10,7 @@ from typing import Any
 
 from bci_bridge.bridge import Bridge, BridgeConfig, BridgeStats
 from bci_bridge.cli.common import stop_on_signals, write_json
+from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--max-chunk", type=int, default=4096, help="most samples per frame (default: %(default)s)"
     )
+    p.add_argument(
+        "--max-queue-mb",
+        type=float,
+        default=DEFAULT_QUEUE_BYTES / 2**20,
+        help="most MiB queued for a subscriber that stopped reading; beyond, its frames are "
+        "dropped (it counts them lost) (default: %(default)g)",
+    )
     p.add_argument("--summary", metavar="PATH", help="write totals as JSON at exit")
     p.set_defaults(func=run)
 
@@ -59,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         resolve_timeout_s=args.timeout,
         wait_subscribers=args.wait_subscribers,
         max_chunk=args.max_chunk,
+        max_queue_bytes=max(1, int(args.max_queue_mb * 2**20)),
     )
     stop = stop_on_signals()
     bridge = Bridge(config)
