@@ -22,7 +22,8 @@ def test_finite_chunks_pass_through_as_the_same_arrays():
     ts = _ts(4)
     got = f(data, ts)
     assert got is not None
-    assert got[0] is data and got[1] is ts
+    assert got[0] is data
+    assert got[1] is ts
     assert (f.samples, f.values) == (0, 0)
 
 
@@ -72,7 +73,8 @@ def test_pass_delivers_unchanged_and_counts():
     f = NonFiniteFilter("pass", INFO)
     data = np.array([[NAN, 1, 1]], np.float32)
     got = f(data, _ts(1))
-    assert got is not None and got[0] is data
+    assert got is not None
+    assert got[0] is data
     assert f.samples == 1
 
 
@@ -80,7 +82,8 @@ def test_huge_finite_values_are_not_counted():
     f = NonFiniteFilter("hold", INFO)
     big = np.full((4, 3), 3e38, np.float32)
     got = f(big, _ts(4))
-    assert got is not None and got[0] is big
+    assert got is not None
+    assert got[0] is big
     assert f.samples == 0
 
 
@@ -89,7 +92,8 @@ def test_integer_streams_pass_untouched():
     f = NonFiniteFilter("hold", info)
     data = np.ones((2, 1), np.int16)
     got = f(data, _ts(2))
-    assert got is not None and got[0] is data
+    assert got is not None
+    assert got[0] is data
 
 
 def test_unknown_policy_is_refused():
