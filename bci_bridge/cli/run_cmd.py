@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from bci_bridge.cli.common import stop_on_signals, write_json
+from bci_bridge.cli.pipeline_check import check_pipeline
 from bci_bridge.config import load_pipeline
 from runtime.runner import Runtime, RuntimeOptions
 
@@ -52,7 +53,11 @@ def add_parser(sub: Any) -> None:
         default=30.0,
         help="seconds to wait for the inputs' stream info",
     )
-    p.add_argument("--check", action="store_true", help="validate the pipeline file and exit")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the pipeline without data (keys, models, endpoints, bands) and exit",
+    )
     p.add_argument(
         "--summary", metavar="PATH", help="write the final counters and latencies as JSON"
     )
@@ -63,6 +68,13 @@ def run(args: argparse.Namespace) -> int:
     """Validate the pipeline, run it, print and optionally write the summary."""
     pipeline = load_pipeline(args.pipeline, args.overrides)
     if args.check:
+        problems, notes = check_pipeline(pipeline)
+        for problem in problems:
+            print(f"bci-bridge run: error: {problem}", file=sys.stderr)
+        if problems:
+            return 2
+        for note in notes:
+            log.info("check: %s", note)
         names = " -> ".join(f"{n.name}({n.module})" for n in pipeline.nodes)
         print(f"{args.pipeline}: ok: {names}")
         return 0
