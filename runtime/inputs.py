@@ -15,16 +15,18 @@ Headers come from the network and are not trusted:
 - A receiver that **joins late** counts from the first frame it gets (``joined_at_index``);
   the samples before are not its loss.
 - An index that jumps **implausibly** (more than a minute of samples at the nominal rate, at
-  least :data:`MIN_PLAUSIBLE_JUMP`) is a malformed frame, dropped; only when a second frame
-  continues exactly where the first one ended is the jump taken as real (``resyncs``). So one
-  forged frame never blinds the input, and a sender that restarts without a new session is
-  followed after one frame.
+  least :data:`MIN_PLAUSIBLE_JUMP`), and a new session that does not start near index 0, is a
+  malformed frame, dropped; only when a second frame of the same session continues exactly
+  where the first one ended is the jump taken as real (``resyncs``). So one forged frame
+  never blinds the input (it costs at most the next genuine frame), and a sender that
+  restarts without a new session is followed after one frame.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +72,9 @@ class InputState:
     samples_announced: int = -1
     errors: list[str] = field(default_factory=list)
     _late: bool = False
-    _candidate: int = -1
+    _candidate: tuple[int, int] | None = None
+    _logged_at: float = -math.inf
+    _unlogged: int = 0
     _clean: NonFiniteFilter | None = None
 
     def accept(
@@ -100,40 +104,58 @@ class InputState:
         bool
             False for a late or duplicated frame, or an implausible jump (counted malformed).
         """
-        if session != self.session:
-            self._start(session, sample_index, first_time, restart=self.session is not None)
+        if self.session is None:  # the first frame this receiver gets: it joins here
+            self._start(session, sample_index, first_time, restart=False)
         else:
+            same = session == self.session
             jump = sample_index - self.next_index
             limit = self.plausible_jump()
-            newer = first_time > self.last_time
-            if jump < 0 and not (jump < -limit and newer):
-                self._count_late(n_samples)
-                return False
-            if jump > limit or jump < 0:
-                if sample_index != self._candidate:
-                    self._candidate = sample_index + n_samples
-                    self.malformed(
-                        f"sample index {sample_index} jumps {jump:+d} from {self.next_index} "
-                        f"(more than {limit} samples)"
-                    )
+            if same and -limit <= jump <= limit and self._consistent(jump, first_time):
+                if jump < 0:
+                    self._count_late(n_samples)
                     return False
+                self.samples_lost += jump
+                self._count_upstream(first_time, jump)
+            elif same and jump < 0 and not first_time > self.last_time:
+                self._count_late(n_samples)  # far behind, and older: a very late frame
+                return False
+            elif not same and 0 <= sample_index <= limit:
+                # A new session near index 0: a sender that started again.
+                self._start(session, sample_index, first_time, restart=True)
+            elif self._candidate == (session, sample_index):
                 # A second frame continues the first: the sender really moved (restarted
                 # without a new session, or the receiver was suspended): follow it.
                 self.resyncs += 1
                 self._start(session, sample_index, first_time, restart=True)
-            elif jump > 0:
-                self.samples_lost += jump
-                self._count_upstream(first_time, jump)
             else:
-                self._count_upstream(first_time, 0)
+                self._candidate = (session, sample_index + n_samples)
+                self.malformed(
+                    f"sample index {sample_index} of session {session:08x} jumps {jump:+d} "
+                    f"from {self.next_index} (more than {limit} samples)"
+                )
+                return False
         self._late = False
-        self._candidate = -1
+        self._candidate = None
         self.next_index = sample_index + n_samples
         if last_time == last_time:  # not NaN
             self.last_time = last_time
         self.samples_received += n_samples
         self.frames_received += 1
         return True
+
+    def _consistent(self, jump: int, first_time: float) -> bool:
+        """Whether an index gap agrees with the timestamps (regular streams with known times).
+
+        Samples lost between the bridge and here leave a time gap as long as the index gap
+        (longer, if some were lost upstream too); an index that jumps while the timestamps go
+        on without a gap is forged or corrupt. A tenth of the jump (at least 2 samples) is
+        tolerated for clock corrections.
+        """
+        if jump <= 2 or self.info is None or self.info.sfreq <= 0:
+            return True
+        if not math.isfinite(first_time - self.last_time):
+            return True
+        return self.time_gap(first_time) >= jump - max(2, jump // 10)
 
     def plausible_jump(self) -> int:
         """Return the largest index jump taken as real: a minute at the nominal rate."""
@@ -147,20 +169,19 @@ class InputState:
         half a sample period counts nothing); 0 for irregular streams or unknown times.
         """
         sfreq = self.info.sfreq if self.info is not None else 0.0
-        dt = first_time - self.last_time
-        if sfreq <= 0 or not math.isfinite(dt):
+        samples = (first_time - self.last_time) * sfreq
+        if sfreq <= 0 or not math.isfinite(samples):
             return 0
-        return max(0, min(round(dt * sfreq) - 1, 1 << 62))
+        return max(0, round(min(samples, 2.0**62)) - 1)
 
     def _start(self, session: int, index: int, first_time: float, *, restart: bool) -> None:
         if restart:
             gap = self.time_gap(first_time)
             self.samples_lost += gap
             self.sessions += 1
-            log.warning(
-                "input %s: sender restarted (session %08x -> %08x, index %d -> %d); "
-                "%d samples lost across the restart (from the timestamps)",
-                self.config.name,
+            self._warn(
+                "sender restarted (session %08x -> %08x, index %d -> %d); %d samples lost "
+                "across the restart (from the timestamps)",
                 self.session or 0,
                 session,
                 self.next_index,
@@ -173,6 +194,17 @@ class InputState:
         self.ended = False
         self.next_index = index
 
+    def _warn(self, message: str, *args: object) -> None:
+        """Log a warning about this input, at most once a second whatever a peer sends."""
+        now = time.monotonic()
+        if now - self._logged_at < 1.0:
+            self._unlogged += 1
+            return
+        more = f" ({self._unlogged} more warnings not logged)" if self._unlogged else ""
+        log.warning("input %s: %s%s", self.config.name, message % args, more)
+        self._logged_at = now
+        self._unlogged = 0
+
     def _count_upstream(self, first_time: float, index_gap: int) -> None:
         extra = self.time_gap(first_time) - index_gap
         if extra > 0:
@@ -184,10 +216,9 @@ class InputState:
         if not self._late:
             self._late = True
             self.late_episodes += 1
-            log.warning(
-                "input %s: late or duplicated frames (index below %d) dropped; "
-                "their samples are counted lost",
-                self.config.name,
+            self._warn(
+                "late or duplicated frames (index below %d) dropped; their samples are "
+                "counted lost",
                 self.next_index,
             )
 
