@@ -21,6 +21,7 @@ from bci_bridge.endpoints import bind
 from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock, to_lsl
 from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES, hwm_for
+from bci_bridge.session import new_session
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_json, send
 from runtime.histogram import Histogram
@@ -117,6 +118,7 @@ class ZmqOutput:
         "info",
         "publisher",
         "seq",
+        "session",
         "topic",
     )
 
@@ -124,7 +126,9 @@ class ZmqOutput:
         self.publisher = publisher
         self.topic = topic.encode()
         self._info_topic = b"info." + self.topic
-        self.info = info.renamed(name=topic)
+        # Each start of the runtime is a new session of its output streams.
+        self.info = info.renamed(name=topic, session=new_session())
+        self.session = self.info.session
         self._send = publisher.socket.send_multipart
         self._socket = publisher.socket
         self._clock = local_clock
@@ -137,7 +141,8 @@ class ZmqOutput:
         """Send ``chunk`` (its arrays are referenced, not copied)."""
         now = self._clock()
         ts = chunk.timestamps
-        send(self._socket, encode_data(self.topic, chunk.data, ts, self.seq, self.index, now))
+        parts = encode_data(self.topic, chunk.data, ts, self.seq, self.index, now, self.session)
+        send(self._socket, parts)
         self.seq += 1
         self.index += chunk.n_samples
         self.age_ns.add((now - float(ts[-1])) * 1e9)
@@ -148,7 +153,7 @@ class ZmqOutput:
 
     def send_eos(self) -> None:
         """Publish the end of this output stream, with the number of samples sent."""
-        self._send(encode_eos(self.topic, self.seq, self.index, self._clock()))
+        self._send(encode_eos(self.topic, self.seq, self.index, self._clock(), self.session))
 
 
 class LslOutput:
