@@ -268,9 +268,16 @@ def decode(parts: Sequence[Any]) -> Frame:
     """
     if len(parts) != 4:
         raise WireError(f"expected 4 parts [topic, header, data, timestamps], got {len(parts)}")
-    topic, header, data, stamps = (memoryview(getattr(p, "buffer", p)).cast("B") for p in parts)
-    if len(header) != HEADER.size:
-        raise WireError(f"header is {len(header)} bytes, expected {HEADER.size}")
+    # Buffers as they came (a zmq.Frame's .buffer, bytes, a memoryview): sizes in bytes from
+    # memoryview.nbytes, whatever the buffer's format; struct and numpy read raw bytes.
+    p0, p1, p2, p3 = parts
+    header = memoryview(getattr(p1, "buffer", p1))
+    if header.nbytes != HEADER.size or not header.c_contiguous:
+        raise WireError(f"header is {header.nbytes} bytes, expected {HEADER.size}")
+    data = memoryview(getattr(p2, "buffer", p2))
+    stamps = memoryview(getattr(p3, "buffer", p3))
+    if not (data.c_contiguous and stamps.c_contiguous):
+        raise WireError("data and timestamps must be contiguous buffers")
     magic, version, kind, code, _, n, c, seq, index, sent, session = HEADER.unpack(header)
     if magic != MAGIC:
         raise WireError(f"bad magic {bytes(magic)!r}")
@@ -279,11 +286,11 @@ def decode(parts: Sequence[Any]) -> Frame:
     k = _KINDS.get(kind)
     if k is None:
         raise WireError(f"unknown frame kind {kind}")
-    topic_b = bytes(topic)
+    topic_b = bytes(getattr(p0, "buffer", p0))
     if k is Kind.MARKERS:
         return _decode_markers(topic_b, n, c, code, seq, index, sent, data, stamps, session)
     if k is not Kind.DATA:
-        if code != 0 or n != 0 or c != 0 or len(stamps) != 0:
+        if code != 0 or n != 0 or c != 0 or stamps.nbytes != 0:
             raise WireError(f"{k.name} frame must carry no samples")
         return Frame(topic_b, k, seq, index, sent, "", _NO_DATA, _NO_TS, bytes(data), (), session)
     dtype = _CODE_DTYPES.get(code)
@@ -291,10 +298,10 @@ def decode(parts: Sequence[Any]) -> Frame:
         raise WireError(f"unknown dtype code {code}")
     if n == 0 or c == 0 or n > MAX_SAMPLES or c > MAX_CHANNELS:
         raise WireError(f"implausible shape ({n}, {c})")
-    if len(data) != n * c * dtype.itemsize:
-        raise WireError(f"data is {len(data)} bytes, header says {n}x{c} {dtype.name}")
-    if len(stamps) != 8 * n:
-        raise WireError(f"timestamps are {len(stamps)} bytes, header says {n} samples")
+    if data.nbytes != n * c * dtype.itemsize:
+        raise WireError(f"data is {data.nbytes} bytes, header says {n}x{c} {dtype.name}")
+    if stamps.nbytes != 8 * n:
+        raise WireError(f"timestamps are {stamps.nbytes} bytes, header says {n} samples")
     arr = np.frombuffer(data, dtype=dtype).reshape(n, c)
     ts = np.frombuffer(stamps, dtype=_F8)
     return Frame(topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY, (), session)
@@ -314,8 +321,8 @@ def _decode_markers(
 ) -> Frame:
     if code != 0 or c != 1 or n == 0 or n > MAX_SAMPLES:
         raise WireError(f"MARKERS frame must have 1 channel and dtype 0, got {n}x{c} code {code}")
-    if len(stamps) != 8 * n:
-        raise WireError(f"timestamps are {len(stamps)} bytes, header says {n} markers")
+    if stamps.nbytes != 8 * n:
+        raise WireError(f"timestamps are {stamps.nbytes} bytes, header says {n} markers")
     try:
         labels = json.loads(bytes(data))
     except (ValueError, RecursionError, OverflowError) as exc:

@@ -73,6 +73,7 @@ class InputState:
     errors: list[str] = field(default_factory=list)
     _late: bool = False
     _candidate: tuple[int, int] | None = None
+    _gap_from: float = math.inf
     _logged_at: float = -math.inf
     _unlogged: int = 0
     _clean: NonFiniteFilter | None = None
@@ -104,7 +105,11 @@ class InputState:
         bool
             False for a late or duplicated frame, or an implausible jump (counted malformed).
         """
-        if self.session is None:  # the first frame this receiver gets: it joins here
+        if session == self.session and sample_index == self.next_index:
+            # The common case, in order: only a gap in the timestamps can hide a loss.
+            if first_time - self.last_time >= self._gap_from:
+                self._count_upstream(first_time, 0)
+        elif self.session is None:  # the first frame this receiver gets: it joins here
             self._start(session, sample_index, first_time, restart=False)
         else:
             same = session == self.session
@@ -190,6 +195,9 @@ class InputState:
             )
         else:
             self.joined_at_index = index
+        sfreq = self.info.sfreq if self.info is not None else 0.0
+        # A sample is missing once two are 1.5 periods apart (time_gap rounds to samples).
+        self._gap_from = 1.5 / sfreq if sfreq > 0 else math.inf
         self.session = session
         self.ended = False
         self.next_index = index

@@ -12,11 +12,11 @@ filters downstream for the rest of a run. Each input has a policy, ``on_nonfinit
 ``pass``
     Deliver the samples unchanged (the modules see the NaNs); still counted.
 
-The check costs a minimum and a maximum per chunk when every sample is finite (the steady
-state; NaN propagates through both, infinities show as extremes; no overflow as a sum could):
-no allocation, no copy, the chunk goes on as it came. Only a chunk that holds a non-finite value
-is copied and repaired, vectorised. Integer streams cannot hold non-finite values and pass
-untouched.
+The check costs ``isfinite`` into a preallocated mask and a count of it per chunk when every
+sample is finite (the steady state): no allocation, no copy, the chunk goes on as it came (and
+is kept by reference: its last row is what ``hold`` repeats if the next chunk needs it). Only
+a chunk that holds a non-finite value is copied and repaired, vectorised. Integer streams
+cannot hold non-finite values and pass untouched.
 """
 
 from __future__ import annotations
@@ -56,15 +56,17 @@ class NonFiniteFilter:
         Non-finite values, over all channels.
     """
 
-    __slots__ = ("_float", "_last", "_policy", "samples", "values")
+    __slots__ = ("_float", "_mask", "_policy", "_prev", "samples", "values")
 
     def __init__(self, policy: str, info: StreamInfo) -> None:
         if policy not in POLICIES:
             raise ValueError(f"on_nonfinite must be one of {POLICIES}, got {policy!r}")
         self._policy = policy
         self._float = info.np_dtype.kind == "f"
-        # The last finite value of each channel, kept up to date for ``hold``.
-        self._last = np.zeros(info.n_channels, info.np_dtype if self._float else np.float64)
+        # The last chunk delivered (every value finite): its last row is what ``hold`` repeats.
+        self._prev = np.zeros((1, info.n_channels), info.np_dtype if self._float else np.float64)
+        # The finite-value mask: room for a second of samples, grown if a chunk is bigger.
+        self._mask = np.empty((max(64, math.ceil(info.sfreq)), info.n_channels), bool)
         self.samples = 0
         self.values = 0
 
@@ -87,16 +89,24 @@ class NonFiniteFilter:
             (``hold``, ``zero``), the finite rows (``drop``) or the same arrays (``pass``);
             ``None`` if ``drop`` left no sample.
         """
-        if not self._float or (math.isfinite(data.max()) and math.isfinite(data.min())):
-            if self._float and self._policy == "hold":
-                self._last[...] = data[-1]
+        if not self._float:
             return data, timestamps
-        return self._repair(data, timestamps)
+        n = data.shape[0]
+        if n > self._mask.shape[0]:
+            self._mask = np.empty((2 * n, self._mask.shape[1]), bool)
+        finite = self._mask[:n]
+        np.isfinite(data, out=finite)
+        if np.count_nonzero(finite) == finite.size:
+            self._prev = data
+            return data, timestamps
+        return self._repair(data, timestamps, finite)
 
     def _repair(
-        self, data: npt.NDArray[Any], timestamps: npt.NDArray[np.float64]
+        self,
+        data: npt.NDArray[Any],
+        timestamps: npt.NDArray[np.float64],
+        finite: npt.NDArray[np.bool_],
     ) -> _Arrays | None:
-        finite = np.isfinite(data)
         bad_rows = ~finite.all(axis=1)
         n_bad = int(bad_rows.sum())
         self.samples += n_bad
@@ -118,6 +128,6 @@ class NonFiniteFilter:
         out = data[np.maximum(rows, 0), np.arange(c)]
         never = rows < 0
         if never.any():
-            out[never] = np.broadcast_to(self._last, (n, c))[never]
-        self._last[...] = out[-1]
+            out[never] = np.broadcast_to(self._prev[-1], (n, c))[never]
+        self._prev = out
         return out, timestamps

@@ -99,3 +99,26 @@ def test_integer_streams_pass_untouched():
 def test_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="on_nonfinite"):
         NonFiniteFilter("ignore", INFO)
+
+
+def test_a_strided_chunk_is_checked_too():
+    f = NonFiniteFilter("zero", INFO)
+    base = np.ones((4, 6), np.float32)
+    base[1, 2] = NAN
+    got = f(base[:, ::2], _ts(4))  # not C-contiguous
+    assert got is not None
+    np.testing.assert_array_equal(got[0], [[1, 1, 1], [1, 0, 1], [1, 1, 1], [1, 1, 1]])
+    clean = np.ones((4, 6), np.float32)[:, ::2]
+    got = f(clean, _ts(4))
+    assert got is not None
+    assert got[0] is clean
+
+
+def test_chunks_bigger_than_a_second_are_checked():
+    f = NonFiniteFilter("hold", INFO)
+    data = np.ones((1000, 3), np.float32)
+    data[999, 0] = np.inf
+    got = f(data, _ts(1000))
+    assert got is not None
+    assert got[0][999, 0] == 1
+    assert f.samples == 1
