@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     summary = runtime.run(stop, report=report)
     print(
         f"{pipeline.name}: received {summary['samples_received']} samples, "
-        f"lost {summary['samples_lost']}, malformed frames {summary['frames_malformed']}",
+        f"lost {summary['samples_lost']} (and {summary['samples_lost_upstream']} upstream of "
+        f"the bridge), malformed frames {summary['frames_malformed']}",
         file=sys.stderr,
     )
     for name, node in summary["nodes"].items():
