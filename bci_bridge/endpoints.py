@@ -86,7 +86,7 @@ def bind(socket: zmq.Socket[Any], endpoint: str, *, key: str | None = None) -> N
         elif exc.errno in (errno.EADDRNOTAVAIL, errno.ENODEV):
             hint = " (no interface of this machine has that address)"
         raise ConfigError(
-            f"cannot bind ZeroMQ endpoint {endpoint}: {exc.strerror}{hint}", key=key
+            f"cannot bind ZeroMQ endpoint {endpoint}: {_reason(exc)}{hint}", key=key
         ) from None
 
 
@@ -103,5 +103,10 @@ def connect(socket: zmq.Socket[Any], endpoint: str, *, key: str | None = None) -
         socket.connect(endpoint)
     except zmq.ZMQError as exc:
         raise ConfigError(
-            f"cannot connect to ZeroMQ endpoint {endpoint}: {exc.strerror}", key=key
+            f"cannot connect to ZeroMQ endpoint {endpoint}: {_reason(exc)}", key=key
         ) from None
+
+
+def _reason(exc: zmq.ZMQError) -> str:
+    """libzmq's message for the error, without the address pyzmq appends to it."""
+    return zmq.strerror(exc.errno) if exc.errno is not None else str(exc)

@@ -201,9 +201,9 @@ class Runtime:
                 if out.zmq and out.zmq not in self.publishers:
                     self.publishers[out.zmq] = Publisher(self._ctx, out.zmq, out.max_queue_bytes)
             self._wait_output_subscribers(stop)
-            for state in self.inputs.values():
+            for i, state in enumerate(self.inputs.values()):
                 if state.config.endpoint is not None:
-                    connect(sub, state.config.endpoint, key=f"input {state.config.name!r}")
+                    connect(sub, state.config.endpoint, key=f"inputs[{i}].endpoint")
                     sub.setsockopt(zmq.SUBSCRIBE, f"info.{state.config.stream}".encode())
                     sub.setsockopt(zmq.SUBSCRIBE, f"data.{state.config.stream}".encode())
             for route in self._lsl_routes():
@@ -217,6 +217,8 @@ class Runtime:
             self._send_infos()
             self._loop(sub, stop, report)
             return self.summary()
+        except ConfigError as exc:  # a bad endpoint, say: name the pipeline file too
+            raise exc.within(file=self.pipeline.source) from exc.__cause__
         finally:
             sub.close()
             for route in self._lsl_routes():
