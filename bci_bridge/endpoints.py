@@ -108,5 +108,5 @@ def connect(socket: zmq.Socket[Any], endpoint: str, *, key: str | None = None) -
 
 
 def _reason(exc: zmq.ZMQError) -> str:
-    """libzmq's message for the error, without the address pyzmq appends to it."""
+    """Return libzmq's message for the error, without the address pyzmq appends."""
     return zmq.strerror(exc.errno) if exc.errno is not None else str(exc)
