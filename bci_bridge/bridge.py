@@ -27,15 +27,28 @@ import pylsl
 import zmq
 from pylsl.util import LostError
 
+from bci_bridge.endpoints import bind, check_endpoint
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.lsl import from_lsl, local_clock
 from bci_bridge.lsl_config import describe_lsl_config
+from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES, hwm_for
+from bci_bridge.session import new_session
 from bci_bridge.stream import StreamInfo
 from bci_bridge.wire import encode_data, encode_eos, encode_info, encode_markers, send
 
 __all__ = ["Bridge", "BridgeConfig", "BridgeStats"]
 
 log = logging.getLogger(__name__)
+
+#: Bytes per sample of each LSL channel format (strings: a guess of a short label).
+_SAMPLE_BYTES = {
+    pylsl.cf_float32: 4,
+    pylsl.cf_double64: 8,
+    pylsl.cf_int32: 4,
+    pylsl.cf_int16: 2,
+    pylsl.cf_int8: 1,
+    pylsl.cf_string: 16,
+}
 
 #: Longest single wait of a stream lookup, seconds (see ``Bridge._resolve``).
 _RESOLVE_WAIT_S = 2.0
@@ -60,7 +73,12 @@ class BridgeConfig:
     info_period_s : float
         Re-send ``info.<stream>`` this often, seconds.
     sndhwm : int
-        ZeroMQ send high-water mark, messages per subscriber.
+        ZeroMQ send high-water mark, messages per subscriber; 0 (default): derived from
+        ``max_queue_bytes`` and the stream's frame size (see :mod:`bci_bridge.queue_bound`).
+    max_queue_bytes : int
+        Most bytes queued for one subscriber that stopped reading (about; see
+        :mod:`bci_bridge.queue_bound`); beyond, ZeroMQ drops that subscriber's frames, and the
+        subscriber counts them lost from the gap in ``sample_index``.
     drain_s : float
         At stop, keep pulling what the source already sent for at most this long, seconds.
     source_timeout_s : float or None
@@ -79,7 +97,8 @@ class BridgeConfig:
     wait_subscribers: int = 0
     max_chunk: int = 4096
     info_period_s: float = 2.0
-    sndhwm: int = 100_000
+    sndhwm: int = 0
+    max_queue_bytes: int = DEFAULT_QUEUE_BYTES
     clocksync: str = "auto"
     drain_s: float = 1.0
     source_timeout_s: float | None = None
@@ -89,6 +108,10 @@ class BridgeConfig:
             raise ConfigError("give a stream name or type to bridge", key="name")
         if self.max_chunk < 1:
             raise ConfigError("must be >= 1", key="max_chunk")
+        if self.sndhwm < 0:
+            raise ConfigError("must be >= 0 (0: from max_queue_bytes)", key="sndhwm")
+        if self.max_queue_bytes < 1:
+            raise ConfigError("must be >= 1 byte", key="max_queue_bytes")
         if self.wait_subscribers < 0:
             raise ConfigError("must be >= 0", key="wait_subscribers")
         if self.source_timeout_s is not None and not self.source_timeout_s > 0:
@@ -102,6 +125,8 @@ class BridgeStats:
     """Running totals of a bridge."""
 
     stream: str = ""
+    session: int = 0
+    sndhwm: int = 0
     samples: int = 0
     frames: int = 0
     subscribers: int = 0
@@ -145,17 +170,26 @@ class Bridge:
         """
         cfg = self.config
         pub = self._ctx.socket(zmq.XPUB)
-        pub.setsockopt(zmq.SNDHWM, cfg.sndhwm)
         pub.setsockopt(zmq.XPUB_VERBOSE, 1)
         pub.setsockopt(zmq.LINGER, 1000)
         try:
-            pub.bind(cfg.endpoint)
+            check_endpoint(cfg.endpoint, for_bind=True, key="endpoint")
             found = self._resolve(stop)
             if found is None:
                 return self.stats
+            # The HWM applies to connections made after it is set: set it, then bind.
+            width = _SAMPLE_BYTES.get(found.channel_format(), 8)
+            hwm = cfg.sndhwm or hwm_for(
+                cfg.max_queue_bytes, found.channel_count(), width, found.nominal_srate()
+            )
+            pub.setsockopt(zmq.SNDHWM, hwm)
+            self.stats.sndhwm = hwm
+            bind(pub, cfg.endpoint, key="endpoint")
             inlet = self._inlet(found)
-            info = from_lsl(inlet.info(timeout=5.0))
+            # Each start of a bridge is a new stream session (see bci_bridge.session).
+            info = from_lsl(inlet.info(timeout=5.0)).renamed(session=new_session())
             self.info = info
+            self.stats.session = info.session
             self.stats.stream = info.name
             data_topic = f"data.{info.name}".encode()
             info_topic = f"info.{info.name}".encode()
@@ -299,6 +333,8 @@ class Bridge:
         next_info = next_housekeeping + cfg.info_period_s
         next_report = next_housekeeping + report_every_s
         markers = self.info is not None and self.info.is_markers
+        session = self.info.session if self.info is not None else 0
+        subs.handle()  # greet who is already there with the info before the first frame
         draining = False
         drain_until = 0.0
         while True:
@@ -325,9 +361,10 @@ class Bridge:
             n = len(ts)
             if n and markers:  # text labels, rare: lists are fine here
                 labels = [row[0] for row in data]
-                send(pub, encode_markers(topic, labels, np.asarray(ts), seq, index, local_clock()))
+                stamps = np.asarray(ts)
+                send(pub, encode_markers(topic, labels, stamps, seq, index, local_clock(), session))
             elif n:
-                send(pub, encode_data(topic, data, ts, seq, index, local_clock()))
+                send(pub, encode_data(topic, data, ts, seq, index, local_clock(), session))
             if n:
                 seq += 1
                 index += n
@@ -348,7 +385,7 @@ class Bridge:
                     next_report = now + report_every_s
         if not gone:
             inlet.close_stream()
-        send(pub, encode_eos(topic, seq, index, local_clock()))
+        send(pub, encode_eos(topic, seq, index, local_clock(), session))
         log.info("sent %d samples in %d frames; end of stream", index, seq)
 
 

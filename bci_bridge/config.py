@@ -11,6 +11,7 @@
     name = "eeg"                    # what nodes call it
     stream = "SyntheticEEG"         # the stream name on the wire (topic data.<stream>)
     endpoint = "tcp://127.0.0.1:5555"
+    on_nonfinite = "hold"           # NaN/inf samples: hold | zero | drop | pass (counted anyway)
 
     [[inputs]]                      # or an LSL stream read directly (same host, no bridge)
     name = "cues"
@@ -31,6 +32,7 @@
     node = "filter"
     zmq = "tcp://127.0.0.1:5556"    # ZeroMQ PUB bound here, topic out.<pipeline>.<node>
     lsl = "demo-filtered"           # and/or an LSL outlet of this name
+    max_queue_mb = 64               # per subscriber that stops reading, then drops (ZeroMQ)
 
     [record]                        # optional: see bci_bridge/record/pipeline_config.py
     out = "session.xdf"
@@ -82,6 +84,8 @@ _NODE_KEYS = {
     "params",
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+#: ``on_nonfinite`` policies, as runtime.nonfinite.POLICIES (the core does not import runtime).
+_NONFINITE = ("hold", "zero", "drop", "pass")
 _ENDPOINT = re.compile(r"^(tcp://[^\s]+:\d+|ipc://[^\s]+|inproc://[^\s]+)$")
 
 
@@ -91,13 +95,15 @@ class InputConfig:
 
     Either from a bridge, ``data.<stream>`` at the ZeroMQ ``endpoint``; or, when ``lsl`` is
     true, straight from the LSL stream named ``stream`` in the runtime's own loop (single host:
-    no bridge process, one hop less).
+    no bridge process, one hop less). ``on_nonfinite`` says what happens to NaN and infinite
+    samples (see :mod:`runtime.nonfinite`).
     """
 
     name: str
     stream: str
     endpoint: str | None
     lsl: bool = False
+    on_nonfinite: str = "hold"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,11 +124,16 @@ class NodeConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutputConfig:
-    """Where a node's output goes: a ZeroMQ PUB endpoint and/or an LSL outlet name."""
+    """Where a node's output goes: a ZeroMQ PUB endpoint and/or an LSL outlet name.
+
+    ``max_queue_bytes`` bounds what the ZeroMQ socket queues for a subscriber that stopped
+    reading (see :mod:`bci_bridge.queue_bound`); outputs sharing an endpoint use the first's.
+    """
 
     node: str
     zmq: str | None
     lsl: str | None
+    max_queue_bytes: int = 64 << 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,7 +264,13 @@ def parse_pipeline(
     for i, item in enumerate(_list(raw, "inputs", required=True)):
         key = f"inputs[{i}]"
         t = _table(item, key)
-        _only(t, {"name", "stream", "endpoint", "lsl"}, key)
+        _only(t, {"name", "stream", "endpoint", "lsl", "on_nonfinite"}, key)
+        nonfinite = t.get("on_nonfinite", "hold")
+        if nonfinite not in _NONFINITE:
+            raise ConfigError(
+                f"must be one of {', '.join(_NONFINITE)}, got {nonfinite!r}",
+                key=f"{key}.on_nonfinite",
+            )
         lsl_name = _str(t, "lsl", key)
         endpoint: str | None = _str(t, "endpoint", key) or None
         if lsl_name and endpoint:
@@ -283,7 +300,13 @@ def parse_pipeline(
                 f"{input_name!r}: use letters, digits, '_' and '-' (or set name)", key=f"{key}.name"
             )
         inputs.append(
-            InputConfig(name=input_name, stream=stream, endpoint=endpoint, lsl=bool(lsl_name))
+            InputConfig(
+                name=input_name,
+                stream=stream,
+                endpoint=endpoint,
+                lsl=bool(lsl_name),
+                on_nonfinite=nonfinite,
+            )
         )
 
     known: dict[str, str] = {}
@@ -374,7 +397,16 @@ def parse_pipeline(
     for i, item in enumerate(_list(raw, "outputs", required=False)):
         key = f"outputs[{i}]"
         t = _table(item, key)
-        _only(t, {"node", "zmq", "lsl"}, key)
+        _only(t, {"node", "zmq", "lsl", "max_queue_mb"}, key)
+        queue_mb = t.get("max_queue_mb", 64)
+        if (
+            isinstance(queue_mb, bool)
+            or not isinstance(queue_mb, int | float)
+            or not 0 < queue_mb < 1 << 20
+        ):
+            raise ConfigError(
+                f"must be a positive number of MiB, got {queue_mb!r}", key=f"{key}.max_queue_mb"
+            )
         node = _str(t, "node", key) or nodes[-1].name
         if node not in node_names:
             raise ConfigError(
@@ -386,7 +418,14 @@ def parse_pipeline(
         outlet = _str(t, "lsl", key) or None
         if zmq_ep is None and outlet is None:
             raise ConfigError("an output needs zmq, lsl or both", key=key)
-        outputs.append(OutputConfig(node=node, zmq=zmq_ep, lsl=outlet))
+        outputs.append(
+            OutputConfig(
+                node=node,
+                zmq=zmq_ep,
+                lsl=outlet,
+                max_queue_bytes=max(1, int(queue_mb * 2**20)),
+            )
+        )
     record = parse_record(
         raw.get("record"),
         base_dir=base_dir,

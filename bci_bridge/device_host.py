@@ -18,6 +18,7 @@ import pylsl
 
 from bci_bridge.contracts import Device, MarkerSource
 from bci_bridge.lsl import to_lsl
+from bci_bridge.session import new_session
 
 __all__ = ["HostStats", "host_device"]
 
@@ -80,7 +81,8 @@ def host_device(
     HostStats
         Totals at the end.
     """
-    info = device.info()
+    # Each start is a new session, announced in the outlet's desc (see bci_bridge.lsl).
+    info = device.info().renamed(session=new_session())
     outlet = pylsl.StreamOutlet(to_lsl(info), chunk_size=0, max_buffered=360)
     markers: MarkerSource | None = device if isinstance(device, MarkerSource) else None
     marker_outlet = (

@@ -77,6 +77,8 @@ def to_lsl(info: StreamInfo, *, string_format: bool = False) -> pylsl.StreamInfo
     out = pylsl.StreamInfo(
         info.name, info.type, info.n_channels, info.sfreq, fmt, info.source_id or info.name
     )
+    if info.session:
+        out.desc().append_child_value("session", str(info.session))
     channels = out.desc().append_child("channels")
     metadata = zip(info.channel_names, info.channel_types, info.channel_units, strict=True)
     for name, kind, unit in metadata:
@@ -126,7 +128,13 @@ def from_lsl(lsl_info: pylsl.StreamInfo) -> StreamInfo:
         sfreq=float(lsl_info.nominal_srate()),
         dtype=dtype,
         source_id=lsl_info.source_id(),
+        session=_session(lsl_info.desc().child_value("session")),
     )
+
+
+def _session(text: str) -> int:
+    """Read the ``session`` desc entry a device host writes; 0 if absent or not a session."""
+    return int(text) if text.isdigit() and int(text) < 1 << 32 else 0
 
 
 def resolve(

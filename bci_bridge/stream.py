@@ -54,6 +54,10 @@ class StreamInfo:
     channel_units : tuple of str
         One unit per channel, normalised by :func:`bci_bridge.units.normalise_unit`
         (``"uV"``, ``"mV"``, ``"V"``, ``""`` for unknown...); defaults to unknown.
+    session : int
+        The producer's stream session, a 32-bit number drawn anew each time the producer (a
+        bridge, a device host) starts; 0 when unknown. A receiver that sees it change knows the
+        producer restarted and its sample count started again.
     """
 
     name: str
@@ -64,6 +68,7 @@ class StreamInfo:
     source_id: str = ""
     channel_types: tuple[str, ...] = field(default=())
     channel_units: tuple[str, ...] = field(default=())
+    session: int = 0
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -75,6 +80,10 @@ class StreamInfo:
         if self.dtype not in DTYPES and self.dtype != MARKER_DTYPE:
             raise ConfigError(
                 f"{self.dtype!r} is not one of {sorted(DTYPES)} or {MARKER_DTYPE!r}", key="dtype"
+            )
+        if not 0 <= self.session < 1 << 32:
+            raise ConfigError(
+                f"must be a 32-bit unsigned number, got {self.session}", key="session"
             )
         n = len(self.channel_names)
         if not self.channel_types:
@@ -133,6 +142,7 @@ class StreamInfo:
                 "sfreq": self.sfreq,
                 "dtype": self.dtype,
                 "source_id": self.source_id,
+                "session": self.session,
             }
         ).encode()
 
@@ -143,7 +153,8 @@ class StreamInfo:
         Raises
         ------
         ConfigError
-            If the JSON is not a valid stream description.
+            If the JSON is not a valid stream description: whatever is wrong with it (a
+            401-digit rate, a nested list for a name...), this is the only error raised.
         """
         try:
             obj = json.loads(raw)
@@ -162,11 +173,18 @@ class StreamInfo:
                 sfreq=float(obj["sfreq"]),
                 dtype=str(obj["dtype"]),
                 source_id=str(obj.get("source_id", "")),
+                session=_session(obj.get("session", 0)),
             )
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError, OverflowError) as exc:
             if isinstance(exc, ConfigError):
                 raise
             raise ConfigError(f"not a valid stream description: {exc!r}") from exc
+
+
+def _session(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"session must be an integer, got {value!r:.40}")
+    return value
 
 
 @dataclass(slots=True)

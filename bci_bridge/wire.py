@@ -1,6 +1,6 @@
 """The versioned ZeroMQ wire format: ``[topic, header, data, timestamps]``, no pickle, no copies.
 
-Header (40 bytes, little-endian)::
+Header (48 bytes, little-endian; wire version 2)::
 
     offset  size  field
     0       4     magic          b"BCIB"
@@ -13,6 +13,14 @@ Header (40 bytes, little-endian)::
     16      8     seq            frame sequence number, per topic, from 0
     24      8     sample_index   index in the stream of the first sample of this frame
     32      8     sent_time      sender's LSL clock when the frame left, seconds
+    40      4     session        the sender's stream session (random, new at each start)
+    44      4     reserved       0
+
+Version 2 added ``session``: each start of a bridge (or runtime output) is a new session,
+announced in the stream's info (:attr:`StreamInfo.session`) and stamped on every frame, so a
+receiver tells a restarted sender (whose ``sample_index`` starts again from 0) from late or
+forged frames. Version 1 receivers refuse version 2 frames (and vice versa) by the version
+byte.
 
 ``data`` is the raw C-ordered ``(n_samples, n_channels)`` buffer; ``timestamps`` the raw
 float64 LSL timestamps, one per sample. ``MARKERS`` frames carry a marker stream's samples: the
@@ -67,8 +75,8 @@ __all__ = [
 ]
 
 MAGIC = b"BCIB"
-WIRE_VERSION = 1
-HEADER = struct.Struct("<4sBBBBIIQQd")
+WIRE_VERSION = 2
+HEADER = struct.Struct("<4sBBBBIIQQdI4x")
 MAX_SAMPLES = 1 << 24
 MAX_CHANNELS = 1 << 16
 #: Header flag of a ``DATA`` frame that re-emits an earlier output (a stale stand-in).
@@ -118,6 +126,8 @@ class Frame:
         """Whether the sender marked this frame a stale stand-in (:data:`FLAG_STALE`)."""
         return bool(self.flags & FLAG_STALE)
 
+    session: int = 0
+
 
 def _header(
     kind: Kind,
@@ -128,9 +138,10 @@ def _header(
     index: int,
     t: float,
     flags: int = 0,
+    session: int = 0,
 ) -> bytes:
     return HEADER.pack(
-        MAGIC, WIRE_VERSION, kind, dtype_code, flags, n_samples, n_channels, seq, index, t
+        MAGIC, WIRE_VERSION, kind, dtype_code, flags, n_samples, n_channels, seq, index, t, session
     )
 
 
@@ -141,6 +152,8 @@ def encode_data(
     seq: int,
     sample_index: int,
     sent_time: float,
+    session: int = 0,
+    *,
     flags: int = 0,
 ) -> list[Any]:
     """Encode samples as the four parts of a ``DATA`` message, without copying the arrays.
@@ -159,6 +172,8 @@ def encode_data(
         Index in the stream of ``data[0]``.
     sent_time : float
         Sender's LSL clock now, seconds.
+    session : int
+        The sender's stream session (32 bits), as in its info.
     flags : int
         Header flags, e.g. :data:`FLAG_STALE`.
 
@@ -187,18 +202,24 @@ def encode_data(
         )  # little-endian, C order: what the header says
     if timestamps.dtype != _F8 or not timestamps.flags.c_contiguous:
         timestamps = np.ascontiguousarray(timestamps, dtype=_F8)
-    header = _header(Kind.DATA, code, n, c, seq, sample_index, sent_time, flags)
+    header = _header(
+        Kind.DATA, code, n, c, seq, sample_index, sent_time, flags=flags, session=session
+    )
     return [topic, header, data, timestamps]
 
 
 def encode_info(topic: bytes, info: StreamInfo, sent_time: float) -> list[bytes]:
-    """Encode a stream description for ``info.<stream>``."""
-    return [topic, _header(Kind.INFO, 0, 0, 0, 0, 0, sent_time), info.to_json(), _EMPTY]
+    """Encode a stream description for ``info.<stream>`` (its session in the header too)."""
+    head = _header(Kind.INFO, 0, 0, 0, 0, 0, sent_time, session=info.session)
+    return [topic, head, info.to_json(), _EMPTY]
 
 
-def encode_eos(topic: bytes, seq: int, total_samples: int, sent_time: float) -> list[bytes]:
+def encode_eos(
+    topic: bytes, seq: int, total_samples: int, sent_time: float, session: int = 0
+) -> list[bytes]:
     """Encode the end of a stream: ``total_samples`` is how many the sender sent in all."""
-    return [topic, _header(Kind.EOS, 0, 0, 0, seq, total_samples, sent_time), _EMPTY, _EMPTY]
+    head = _header(Kind.EOS, 0, 0, 0, seq, total_samples, sent_time, session=session)
+    return [topic, head, _EMPTY, _EMPTY]
 
 
 def encode_markers(
@@ -208,6 +229,7 @@ def encode_markers(
     seq: int,
     sample_index: int,
     sent_time: float,
+    session: int = 0,
 ) -> list[Any]:
     """Encode marker samples (text labels with their LSL timestamps) as a ``MARKERS`` message.
 
@@ -225,13 +247,16 @@ def encode_markers(
         Index in the stream of the first marker.
     sent_time : float
         Sender's LSL clock now, seconds.
+    session : int
+        The sender's stream session.
     """
     n = len(labels)
     if n == 0 or timestamps.shape != (n,):
         raise WireError(f"need one timestamp per label, got {n} labels, {timestamps.shape} stamps")
     payload = json.dumps(list(labels)).encode()
     stamps = np.ascontiguousarray(timestamps, dtype=_F8)
-    return [topic, _header(Kind.MARKERS, 0, n, 1, seq, sample_index, sent_time), payload, stamps]
+    head = _header(Kind.MARKERS, 0, n, 1, seq, sample_index, sent_time, session=session)
+    return [topic, head, payload, stamps]
 
 
 def encode_json(topic: bytes, payload: bytes, seq: int, sent_time: float) -> list[bytes]:
@@ -264,10 +289,17 @@ def decode(parts: Sequence[Any]) -> Frame:
     """
     if len(parts) != 4:
         raise WireError(f"expected 4 parts [topic, header, data, timestamps], got {len(parts)}")
-    topic, header, data, stamps = (memoryview(getattr(p, "buffer", p)).cast("B") for p in parts)
-    if len(header) != HEADER.size:
-        raise WireError(f"header is {len(header)} bytes, expected {HEADER.size}")
-    magic, version, kind, code, flags, n, c, seq, index, sent = HEADER.unpack(header)
+    # Buffers as they came (a zmq.Frame's .buffer, bytes, a memoryview): sizes in bytes from
+    # memoryview.nbytes, whatever the buffer's format; struct and numpy read raw bytes.
+    p0, p1, p2, p3 = parts
+    header = memoryview(getattr(p1, "buffer", p1))
+    if header.nbytes != HEADER.size or not header.c_contiguous:
+        raise WireError(f"header is {header.nbytes} bytes, expected {HEADER.size}")
+    data = memoryview(getattr(p2, "buffer", p2))
+    stamps = memoryview(getattr(p3, "buffer", p3))
+    if not (data.c_contiguous and stamps.c_contiguous):
+        raise WireError("data and timestamps must be contiguous buffers")
+    magic, version, kind, code, flags, n, c, seq, index, sent, session = HEADER.unpack(header)
     if magic != MAGIC:
         raise WireError(f"bad magic {bytes(magic)!r}")
     if version != WIRE_VERSION:
@@ -275,25 +307,29 @@ def decode(parts: Sequence[Any]) -> Frame:
     k = _KINDS.get(kind)
     if k is None:
         raise WireError(f"unknown frame kind {kind}")
-    topic_b = bytes(topic)
+    topic_b = bytes(getattr(p0, "buffer", p0))
     if k is Kind.MARKERS:
-        return _decode_markers(topic_b, n, c, code, seq, index, sent, data, stamps)
+        return _decode_markers(topic_b, n, c, code, seq, index, sent, data, stamps, session)
     if k is not Kind.DATA:
-        if code != 0 or n != 0 or c != 0 or len(stamps) != 0:
+        if code != 0 or n != 0 or c != 0 or stamps.nbytes != 0:
             raise WireError(f"{k.name} frame must carry no samples")
-        return Frame(topic_b, k, seq, index, sent, "", _NO_DATA, _NO_TS, bytes(data))
+        return Frame(
+            topic_b, k, seq, index, sent, "", _NO_DATA, _NO_TS, bytes(data), (), session=session
+        )
     dtype = _CODE_DTYPES.get(code)
     if dtype is None:
         raise WireError(f"unknown dtype code {code}")
     if n == 0 or c == 0 or n > MAX_SAMPLES or c > MAX_CHANNELS:
         raise WireError(f"implausible shape ({n}, {c})")
-    if len(data) != n * c * dtype.itemsize:
-        raise WireError(f"data is {len(data)} bytes, header says {n}x{c} {dtype.name}")
-    if len(stamps) != 8 * n:
-        raise WireError(f"timestamps are {len(stamps)} bytes, header says {n} samples")
+    if data.nbytes != n * c * dtype.itemsize:
+        raise WireError(f"data is {data.nbytes} bytes, header says {n}x{c} {dtype.name}")
+    if stamps.nbytes != 8 * n:
+        raise WireError(f"timestamps are {stamps.nbytes} bytes, header says {n} samples")
     arr = np.frombuffer(data, dtype=dtype).reshape(n, c)
     ts = np.frombuffer(stamps, dtype=_F8)
-    return Frame(topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY, (), flags)
+    return Frame(
+        topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY, (), flags, session
+    )
 
 
 def _decode_markers(
@@ -306,14 +342,15 @@ def _decode_markers(
     sent: float,
     data: memoryview,
     stamps: memoryview,
+    session: int,
 ) -> Frame:
     if code != 0 or c != 1 or n == 0 or n > MAX_SAMPLES:
         raise WireError(f"MARKERS frame must have 1 channel and dtype 0, got {n}x{c} code {code}")
-    if len(stamps) != 8 * n:
-        raise WireError(f"timestamps are {len(stamps)} bytes, header says {n} markers")
+    if stamps.nbytes != 8 * n:
+        raise WireError(f"timestamps are {stamps.nbytes} bytes, header says {n} markers")
     try:
         labels = json.loads(bytes(data))
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, OverflowError) as exc:
         raise WireError(f"marker labels are not JSON: {exc}") from None
     if (
         not isinstance(labels, list)
@@ -322,7 +359,20 @@ def _decode_markers(
     ):
         raise WireError(f"marker payload must be a JSON array of {n} strings")
     ts = np.frombuffer(stamps, dtype=_F8)
-    return Frame(topic, Kind.MARKERS, seq, index, sent, "string", _NO_DATA, ts, b"", tuple(labels))
+    labels_t = tuple(labels)
+    return Frame(
+        topic,
+        Kind.MARKERS,
+        seq,
+        index,
+        sent,
+        "string",
+        _NO_DATA,
+        ts,
+        b"",
+        labels_t,
+        session=session,
+    )
 
 
 _MORE = int(zmq.SNDMORE)

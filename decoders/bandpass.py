@@ -114,3 +114,7 @@ class BandPass:
             timestamps and seq; ``None`` for an empty chunk.
         """
         return self._filter.step(chunk)
+
+    def stats(self) -> dict[str, int]:
+        """Return counters for the runtime's report: ``state_resets`` (see ``SosFilter``)."""
+        return self._filter.stats()

@@ -80,3 +80,7 @@ class HighPass:
     def step(self, chunk: Chunk) -> Chunk | None:
         """Filter one chunk: shape (n_samples, n_channels) in, a fresh array of it out."""
         return self._filter.step(chunk)
+
+    def stats(self) -> dict[str, int]:
+        """Return counters for the runtime's report: ``state_resets`` (see ``SosFilter``)."""
+        return self._filter.stats()

@@ -4,6 +4,12 @@
 and carries the filter state from chunk to chunk, so that chunked filtering gives the same
 samples as :func:`scipy.signal.sosfilt` over the whole recording, whatever the chunk sizes,
 with the filter started in steady state for the first sample (no start-up transient).
+
+A non-finite input value (NaN, inf) would poison a channel's state for the rest of a run:
+after each chunk the state is checked (one sum, no allocation), and a channel whose state
+turned non-finite is started again in steady state at its next sample, and counted
+(``stats()["state_resets"]``). The chunk that held the bad value still shows it; the ones
+after are finite again.
 """
 
 from __future__ import annotations
@@ -74,9 +80,11 @@ class SosFilter:
         "_n_channels",
         "_out_dtype",
         "_primed",
+        "_reprime",
         "_sos",
         "_state",
         "_zi_unit",
+        "state_resets",
     )
 
     def __init__(self, kernel: Kernel = KERNEL) -> None:
@@ -88,6 +96,8 @@ class SosFilter:
         self._zi_unit: _F64 = np.empty((0, 2))
         self._state: _F64 = np.empty((0, 0, 2))
         self._buf: _F64 = np.empty(0)
+        self._reprime: npt.NDArray[np.intp] | None = None
+        self.state_resets = 0
 
     def prepare(self, sos: npt.ArrayLike, info: StreamInfo) -> StreamInfo:
         """Set the filter for ``info``'s channels, allocate the state, warm up, reset.
@@ -112,6 +122,8 @@ class SosFilter:
         # Room for one second of samples; a bigger chunk grows it once (see _work).
         self._buf = np.empty(n_channels * max(1, math.ceil(info.sfreq)))
         self._primed = False
+        self._reprime = None
+        self.state_resets = 0
         self._out_dtype = np.dtype(np.float64 if info.dtype == "float64" else np.float32)
         # Warm-up: run the kernel once on scratch state, so the first real chunk is not slower.
         self._kernel(self._sos, np.zeros((n_channels, 1)), np.zeros_like(self._state))
@@ -147,10 +159,27 @@ class SosFilter:
         if not self._primed:
             np.multiply(self._zi_unit, x[:, 0, None, None], out=self._state)
             self._primed = True
+        elif self._reprime is not None:
+            bad = self._reprime
+            self._state[bad] = self._zi_unit * x[bad, 0, None, None]
+            self._reprime = None
         self._kernel(self._sos, x, self._state)
+        if not math.isfinite(self._state.sum()):
+            self._reset_nonfinite()
         # astype always copies: the output must not alias the scratch buffer (for one sample,
         # x.T is already contiguous and ascontiguousarray would return a view of it).
         return Chunk(x.T.astype(self._out_dtype, order="C"), chunk.timestamps, chunk.seq)
+
+    def _reset_nonfinite(self) -> None:
+        """Mark the channels whose state is non-finite to start again at their next sample."""
+        bad = np.flatnonzero(~np.isfinite(self._state).all(axis=(1, 2)))
+        self._state[bad] = 0.0
+        self._reprime = bad
+        self.state_resets += len(bad)
+
+    def stats(self) -> dict[str, int]:
+        """Return the filter's counters: ``state_resets``, channel states found non-finite."""
+        return {"state_resets": self.state_resets}
 
     def _work(self, n: int) -> _F64:
         """Return a C-contiguous (n_channels, n) float64 scratch view, grown if needed."""

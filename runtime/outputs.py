@@ -18,12 +18,20 @@ import pylsl
 import zmq
 from pylsl.util import handle_error
 
+from bci_bridge.endpoints import bind
+from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock, to_lsl
+from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES, hwm_for
+from bci_bridge.session import new_session
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import FLAG_STALE, encode_data, encode_eos, encode_info, encode_json, send
 from runtime.histogram import Histogram
 
-__all__ = ["LslOutput", "Publisher", "ZmqOutput"]
+__all__ = ["OUTPUT_FRAME_SAMPLES", "LslOutput", "Publisher", "ZmqOutput"]
+
+#: float32 values per output frame assumed when deriving the HWM (a decoder's few classes
+#: per row, a filter's channels for a few rows): 256 values, about 1.5 KiB a frame.
+OUTPUT_FRAME_SAMPLES = 256
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +45,31 @@ class Publisher:
         The context to make the socket in.
     endpoint : str
         Where to bind.
+    max_queue_bytes : int
+        About the most bytes queued for a subscriber that stopped reading (see
+        :mod:`bci_bridge.queue_bound`); the frames are sized for :data:`OUTPUT_FRAME_SAMPLES`
+        values, since the outputs' shapes are known only after the socket is bound.
+
+    Raises
+    ------
+    ConfigError
+        If the endpoint cannot be bound (one line naming it).
     """
 
-    def __init__(self, ctx: zmq.Context[Any], endpoint: str) -> None:
+    def __init__(
+        self, ctx: zmq.Context[Any], endpoint: str, max_queue_bytes: int = DEFAULT_QUEUE_BYTES
+    ) -> None:
         self.endpoint = endpoint
         self.socket = ctx.socket(zmq.XPUB)
-        self.socket.setsockopt(zmq.SNDHWM, 100_000)
+        self.sndhwm = hwm_for(max_queue_bytes, OUTPUT_FRAME_SAMPLES, 4, 0.0)
+        self.socket.setsockopt(zmq.SNDHWM, self.sndhwm)
         self.socket.setsockopt(zmq.XPUB_VERBOSE, 1)
         self.socket.setsockopt(zmq.LINGER, 1000)
-        self.socket.bind(endpoint)
+        try:
+            bind(self.socket, endpoint)
+        except ConfigError:
+            self.socket.close(linger=0)
+            raise
         self.subscribers = 0
         self.greeters: list[ZmqOutput] = []
         self._json_seq = 0
@@ -99,6 +123,7 @@ class ZmqOutput:
         "publisher",
         "send_ns",
         "seq",
+        "session",
         "stale",
         "topic",
     )
@@ -107,7 +132,9 @@ class ZmqOutput:
         self.publisher = publisher
         self.topic = topic.encode()
         self._info_topic = b"info." + self.topic
-        self.info = info.renamed(name=topic)
+        # Each start of the runtime is a new session of its output streams.
+        self.info = info.renamed(name=topic, session=new_session())
+        self.session = self.info.session
         self._send = publisher.socket.send_multipart
         self._socket = publisher.socket
         self._clock = local_clock
@@ -128,7 +155,9 @@ class ZmqOutput:
         if chunk.stale:
             flags = FLAG_STALE
             self.stale += 1
-        parts = encode_data(self.topic, chunk.data, ts, self.seq, self.index, now, flags)
+        parts = encode_data(
+            self.topic, chunk.data, ts, self.seq, self.index, now, self.session, flags=flags
+        )
         send(self._socket, parts)
         self.seq += 1
         self.index += chunk.n_samples
@@ -141,7 +170,7 @@ class ZmqOutput:
 
     def send_eos(self) -> None:
         """Publish the end of this output stream, with the number of samples sent."""
-        self._send(encode_eos(self.topic, self.seq, self.index, self._clock()))
+        self._send(encode_eos(self.topic, self.seq, self.index, self._clock(), self.session))
 
 
 class LslOutput:

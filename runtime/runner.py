@@ -24,6 +24,7 @@ from typing import Any
 import zmq
 
 from bci_bridge.config import PipelineConfig
+from bci_bridge.endpoints import connect
 from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
@@ -195,7 +196,9 @@ class Runtime:
             if out.zmq:
                 pub = self.publishers.get(out.zmq)
                 if pub is None:
-                    pub = self.publishers[out.zmq] = Publisher(self._ctx, out.zmq)
+                    pub = self.publishers[out.zmq] = Publisher(
+                        self._ctx, out.zmq, out.max_queue_bytes
+                    )
                 zout = ZmqOutput(pub, f"out.{stream}", info)
                 self.zmq_outputs.setdefault(out.node, []).append(zout)
                 node.sinks.append(zout)
@@ -235,12 +238,12 @@ class Runtime:
             # Outputs are bound first so that a client can be connected before data flows.
             for out in self.pipeline.outputs:
                 if out.zmq and out.zmq not in self.publishers:
-                    self.publishers[out.zmq] = Publisher(self._ctx, out.zmq)
+                    self.publishers[out.zmq] = Publisher(self._ctx, out.zmq, out.max_queue_bytes)
             self._bind_metrics()
             self._wait_output_subscribers(stop)
-            for state in self.inputs.values():
+            for i, state in enumerate(self.inputs.values()):
                 if state.config.endpoint is not None:
-                    sub.connect(state.config.endpoint)
+                    connect(sub, state.config.endpoint, key=f"inputs[{i}].endpoint")
                     sub.setsockopt(zmq.SUBSCRIBE, f"info.{state.config.stream}".encode())
                     sub.setsockopt(zmq.SUBSCRIBE, f"data.{state.config.stream}".encode())
             for route in self._lsl_routes():
@@ -254,6 +257,8 @@ class Runtime:
             self._send_infos()
             self._loop(sub, stop, report)
             return self.summary()
+        except ConfigError as exc:  # a bad endpoint, say: name the pipeline file too
+            raise exc.within(file=self.pipeline.source) from exc.__cause__
         finally:
             sub.close()
             for route in self._lsl_routes():
@@ -466,19 +471,30 @@ class Runtime:
         state = route.state
         if got is None:
             if route.lsl.ended and not state.ended:
-                state.end(state.next_index)
+                state.end(state.next_index, session=state.session or 0)
             return False
         data, stamps = got
         n = stamps.shape[0]
-        state.accept(state.next_index, n)
+        # The index is ours (always contiguous): gaps in the timestamps are upstream losses.
+        session = state.info.session if state.info is not None else 0
+        state.accept(
+            state.next_index,
+            n,
+            session=session,
+            first_time=float(stamps[0]),
+            last_time=float(stamps[-1]),
+        )
         if isinstance(data, tuple):
             for node in route.marker_nodes:
                 node.markers(data, stamps)
             return True
         if route.marker_nodes:
             self._onehot_markers(route, data, stamps)
+        cleaned = state.clean(data, stamps)
+        if cleaned is None:
+            return True
         route.queue.now_lsl = local_clock()
-        route.queue.put(Chunk(data, stamps, state.frames_received - 1))
+        route.queue.put(Chunk(cleaned[0], cleaned[1], state.frames_received - 1))
         return True
 
     def _handle(self, parts: list[Any]) -> None:
@@ -495,7 +511,7 @@ class Runtime:
         try:
             frame = decode(parts)
             if frame.kind is Kind.EOS:
-                state.end(frame.sample_index)
+                state.end(frame.sample_index, session=frame.session)
                 return
             if frame.kind is not Kind.DATA and frame.kind is not Kind.MARKERS:
                 raise WireError(f"{frame.kind.name} frame on a data topic")
@@ -506,15 +522,28 @@ class Runtime:
         except WireError as exc:
             state.malformed(str(exc))
             return
-        if not state.accept(frame.sample_index, frame.timestamps.shape[0]):
+        except Exception as exc:  # whatever else a hostile frame provokes: counted, never fatal
+            state.malformed(f"{type(exc).__name__}: {exc}")
+            return
+        ts = frame.timestamps
+        if not state.accept(
+            frame.sample_index,
+            ts.shape[0],
+            session=frame.session,
+            first_time=float(ts[0]),
+            last_time=float(ts[-1]),
+        ):
             return
         if frame.kind is Kind.MARKERS:
             for node in route.marker_nodes:
-                node.markers(frame.labels, frame.timestamps)
+                node.markers(frame.labels, ts)
             return
         if route.marker_nodes:
-            self._onehot_markers(route, frame.data, frame.timestamps)
-        route.queue.put(Chunk(frame.data, frame.timestamps, frame.seq))
+            self._onehot_markers(route, frame.data, ts)
+        cleaned = state.clean(frame.data, ts)
+        if cleaned is None:
+            return
+        route.queue.put(Chunk(cleaned[0], cleaned[1], frame.seq))
 
     def _onehot_markers(self, route: _Route, data: Any, stamps: Any) -> None:
         """Hand the labels of one-hot annotation samples to the route's marker nodes."""
@@ -535,6 +564,9 @@ class Runtime:
         except (WireError, ConfigError) as exc:
             state.malformed(f"info: {exc}")
             return
+        except Exception as exc:  # whatever else a hostile info provokes: counted, never fatal
+            state.malformed(f"info: {type(exc).__name__}: {exc}")
+            return
         if state.info is None:
             state.info = info
             log.info(
@@ -549,6 +581,8 @@ class Runtime:
                 f"info changed mid-run to {info.n_channels} ch at {info.sfreq} Hz; "
                 "frames will be refused"
             )
+        elif info.session != state.info.session:
+            state.info = info  # a restarted sender, same stream: frames say when it starts
 
     # -- reporting -------------------------------------------------------------------------------
 
@@ -608,6 +642,7 @@ class Runtime:
             "metrics_endpoint": self.pipeline.metrics,
             "samples_received": sum(s.samples_received for s in self.inputs.values()),
             "samples_lost": lost,
+            "samples_lost_upstream": sum(s.samples_lost_upstream for s in self.inputs.values()),
             "samples_dropped_queue": dropped,
             "samples_unprocessed": unprocessed,
             "frames_malformed": sum(s.frames_malformed for s in self.inputs.values()),

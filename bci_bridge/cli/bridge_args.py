@@ -54,5 +54,12 @@ def add_parser(sub: Any) -> None:
         help="when the source is gone S seconds, end the stream (EOS with the total) and exit 0 "
         "(default: wait for it to come back, as long as it takes)",
     )
+    p.add_argument(
+        "--max-queue-mb",
+        type=float,
+        default=64.0,
+        help="most MiB queued for a subscriber that stopped reading; beyond, its frames are "
+        "dropped (it counts them lost) (default: %(default)g)",
+    )
     p.add_argument("--summary", metavar="PATH", help="write totals as JSON at exit")
     p.set_defaults(handler="bci_bridge.cli.bridge_cmd:run")

@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
         wait_subscribers=args.wait_subscribers,
         max_chunk=args.max_chunk,
         source_timeout_s=args.source_timeout,
+        max_queue_bytes=max(1, int(args.max_queue_mb * 2**20)),
     )
     stop = stop_on_signals()
     bridge = Bridge(config)

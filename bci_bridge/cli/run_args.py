@@ -53,7 +53,11 @@ def add_parser(sub: Any) -> None:
         default=30.0,
         help="seconds to wait for the inputs' stream info",
     )
-    p.add_argument("--check", action="store_true", help="validate the pipeline file and exit")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the pipeline without data (keys, models, endpoints, bands) and exit",
+    )
     p.add_argument(
         "--report",
         metavar="PATH",

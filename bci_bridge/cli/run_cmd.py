@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from bci_bridge.cli.common import stop_on_signals, write_json
+from bci_bridge.cli.pipeline_check import check_pipeline
 from bci_bridge.config import load_pipeline
 from runtime.runner import Runtime, RuntimeOptions
 
@@ -18,6 +19,13 @@ def run(args: argparse.Namespace) -> int:
     """Validate the pipeline, run it, print and optionally write the summary."""
     pipeline = load_pipeline(args.pipeline, args.overrides)
     if args.check:
+        problems, notes = check_pipeline(pipeline)
+        for problem in problems:
+            print(f"bci-bridge run: error: {problem}", file=sys.stderr)
+        if problems:
+            return 2
+        for note in notes:
+            log.info("check: %s", note)
         names = " -> ".join(f"{n.name}({n.module})" for n in pipeline.nodes)
         print(f"{args.pipeline}: ok: {names}")
         return 0
@@ -48,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     summary = runtime.run(stop, report=report)
     print(
         f"{pipeline.name}: received {summary['samples_received']} samples, "
-        f"lost {summary['samples_lost']}, malformed frames {summary['frames_malformed']}",
+        f"lost {summary['samples_lost']} (and {summary['samples_lost_upstream']} upstream of "
+        f"the bridge), malformed frames {summary['frames_malformed']}",
         file=sys.stderr,
     )
     for name, node in summary["nodes"].items():

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,11 @@ def test_list_shows_the_built_ins() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
-def test_examples_validate(example: Path) -> None:
-    result = _run("run", str(example), "--check")
+def test_examples_validate(example: Path, tmp_path: Path) -> None:
+    # --check binds the outputs: move them off the fixed ports other runs may hold.
+    n_outputs = len(tomllib.loads(example.read_text()).get("outputs", []))
+    moved = [f"--set=outputs[{i}].zmq=ipc://{tmp_path}/out{i}" for i in range(n_outputs)]
+    result = _run("run", str(example), "--check", *moved)
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
 

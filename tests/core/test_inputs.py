@@ -25,10 +25,12 @@ def test_in_order_frames():
     assert s.next_index == 15
 
 
-def test_receiver_joining_late_counts_the_missed_start_as_lost():
+def test_receiver_joining_late_counts_from_its_first_frame():
     s = state()
     assert s.accept(100, 10)
-    assert (s.samples_received, s.samples_lost) == (10, 100)
+    assert (s.samples_received, s.samples_lost, s.joined_at_index) == (10, 0, 100)
+    assert s.accept(115, 5)
+    assert s.samples_lost == 5
 
 
 def test_gap_is_counted_as_lost():
@@ -73,10 +75,10 @@ def test_eos_with_nothing_missing():
     assert (s.samples_received, s.samples_lost, s.ended) == (10, 0, True)
 
 
-def test_eos_before_any_frame():
+def test_eos_before_any_frame_loses_nothing_of_ours():
     s = state()
     s.end(50)
-    assert (s.samples_received, s.samples_lost) == (0, 50)
+    assert (s.samples_received, s.samples_lost, s.ended) == (0, 0, True)
 
 
 def test_eos_announcing_less_than_received_loses_nothing():
@@ -114,12 +116,21 @@ def test_summary():
     assert s.summary() == {
         "stream": "SyntheticEEG",
         "endpoint": "tcp://127.0.0.1:5555",
+        "session": 0,
+        "sessions": 0,
+        "joined_at_index": 0,
         "samples_received": 13,
         "samples_lost": 7,
+        "samples_lost_upstream": 0,
+        "samples_late": 10,
+        "samples_nonfinite": 0,
+        "on_nonfinite": "hold",
         "frames_received": 2,
         "frames_late": 1,
+        "late_episodes": 1,
         "frames_malformed": 1,
         "frames_before_info": 0,
+        "resyncs": 0,
         "ended": True,
         "malformed_reasons": ["bad magic"],
     }
@@ -147,7 +158,10 @@ def test_received_plus_lost_equals_announced_total(case):
     s = state()
     accepted = [f for f in delivered if s.accept(*f)]
     s.end(total)
-    assert s.samples_received + s.samples_lost == total
+    # A receiver counts from the first frame it got, wherever that is in the stream.
+    joined = delivered[0][0] if delivered else total
+    assert s.joined_at_index == (delivered[0][0] if delivered else None)
+    assert s.samples_received + s.samples_lost == total - joined
     assert s.samples_received == sum(n for _, n in accepted)
     assert s.frames_received == len(accepted)
     assert s.frames_received + s.frames_late == len(delivered)

@@ -55,8 +55,9 @@ def make_header(
     t: float = 0.0,
     magic: bytes = MAGIC,
     version: int = WIRE_VERSION,
+    session: int = 0,
 ) -> bytes:
-    return HEADER.pack(magic, version, kind, code, 0, n, c, seq, index, t)
+    return HEADER.pack(magic, version, kind, code, 0, n, c, seq, index, t, session)
 
 
 def valid_data_parts(n: int = 2, c: int = 3) -> list[bytes]:
@@ -74,8 +75,10 @@ def random_data(rng: np.random.Generator, dtype_name: str, n: int, c: int) -> np
 # --- round trips -------------------------------------------------------------------------------
 
 
-def test_header_is_40_bytes():
-    assert HEADER.size == 40
+def test_header_is_48_bytes_with_the_session():
+    assert HEADER.size == 48
+    parts = encode_data(b"data.x", np.zeros((1, 1), np.float32), np.zeros(1), 0, 0, 0.0, 0xDEADBEEF)
+    assert decode(as_buffers(parts)).session == 0xDEADBEEF
 
 
 @settings(max_examples=60, deadline=None)
@@ -318,7 +321,8 @@ def _header_fields(header: bytes) -> tuple[Any, ...]:
 
 def _assert_consistent(frame: wire.Frame, parts: list[bytes]) -> None:
     """A frame that decoded must agree with its header and its buffers."""
-    _, _, kind, code, _, n, c, seq, index, sent = _header_fields(parts[1])
+    _, _, kind, code, _, n, c, seq, index, sent, session = _header_fields(parts[1])
+    assert frame.session == session
     assert frame.kind == kind
     assert isinstance(frame.kind, Kind)
     assert (frame.seq, frame.sample_index) == (seq, index)
@@ -551,7 +555,7 @@ def test_the_stale_flag_travels_in_the_header() -> None:
     data = np.ones((2, 3), np.float32)
     stamps = np.array([1.0, 2.0])
     fresh = decode(encode_data(b"out.p.n", data, stamps, 0, 0, 0.0))
-    stale = decode(encode_data(b"out.p.n", data, stamps, 1, 2, 0.0, FLAG_STALE))
+    stale = decode(encode_data(b"out.p.n", data, stamps, 1, 2, 0.0, flags=FLAG_STALE))
     assert (fresh.flags, fresh.stale) == (0, False)
     assert (stale.flags, stale.stale) == (FLAG_STALE, True)
     np.testing.assert_array_equal(stale.data, data)

@@ -1,0 +1,193 @@
+"""``bci-bridge run --check``: check everything about a pipeline that can be checked without data.
+
+Loading the file already validates every key (:func:`bci_bridge.config.load_pipeline`). Then,
+without any stream:
+
+- every input endpoint is well formed, with a valid port and a host that resolves;
+- every ZeroMQ output endpoint can be bound here and now (not in use, an address of this
+  machine), then released;
+- every module is prepared on the stream it would get, where that stream can be known without
+  data: an input that feeds an ONNX window model with a manifest (``bci-bridge train`` writes
+  one) is assumed to carry the manifest's rate and, after the nearest ``pick`` node, its
+  channels; so the model is loaded, its declared input checked against the stream, channel
+  names and rate against the manifest, and filter bands against the Nyquist frequency;
+- a model whose stream cannot be known is still loaded and checked on its own (missing,
+  empty or corrupt file, a non-float input, a wrong rank or batch).
+
+Each problem is one line naming the file and the node or key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+import zmq
+
+from bci_bridge.config import NodeConfig, PipelineConfig
+from bci_bridge.endpoints import bind, check_endpoint
+from bci_bridge.errors import BciBridgeError, ConfigError
+from bci_bridge.stream import StreamInfo
+from decoders.manifest import read_manifest
+
+__all__ = ["check_pipeline"]
+
+_FLOAT_INPUT = "tensor(float)"
+
+
+def check_pipeline(pipeline: PipelineConfig) -> tuple[list[str], list[str]]:
+    """Check a loaded pipeline without data.
+
+    Parameters
+    ----------
+    pipeline : PipelineConfig
+        The validated pipeline.
+
+    Returns
+    -------
+    problems : list of str
+        One line per problem, naming the file and the key or node; empty if none.
+    notes : list of str
+        What was checked, and what was assumed to check it.
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    src = pipeline.source
+    for i, inp in enumerate(pipeline.inputs):
+        if inp.endpoint is not None:
+            _collect(problems, src, lambda e=inp.endpoint, k=f"inputs[{i}].endpoint": _input(e, k))
+    ctx = zmq.Context()
+    try:
+        for i, out in enumerate(pipeline.outputs):
+            if out.zmq is not None:
+                _collect(
+                    problems, src, lambda e=out.zmq, k=f"outputs[{i}].zmq": _bindable(ctx, e, k)
+                )
+    finally:
+        ctx.term()
+    infos: dict[str, StreamInfo | None] = {}
+    for inp in pipeline.inputs:
+        info = _assumed_info(pipeline, inp.name, inp.stream)
+        infos[inp.name] = info
+        if info is not None:
+            notes.append(
+                f"input {inp.name!r} assumed {info.n_channels} ch {list(info.channel_names)} "
+                f"at {info.sfreq:g} Hz (from the model's manifest)"
+            )
+    for node in pipeline.nodes:
+        upstream = infos.get(node.input)
+        key = f"node {node.name!r}"
+        try:
+            if upstream is not None:
+                infos[node.name] = node.plugin(node.config).prepare(upstream)
+                notes.append(f"{key} prepared")
+            else:
+                infos[node.name] = None
+                if _model_path(node) is not None:
+                    _check_model_alone(node)
+                    notes.append(f"{key}: model loaded (its stream is unknown without data)")
+        except BciBridgeError as exc:
+            infos[node.name] = None
+            problems.append(_render(exc, key, src))
+        except Exception as exc:  # a plugin's own error type: still one line, with its node
+            infos[node.name] = None
+            problems.append(f"{src}: {key}: prepare() failed: {type(exc).__name__}: {exc}")
+    return problems, notes
+
+
+def _collect(problems: list[str], src: str, check: Any) -> None:
+    try:
+        check()
+    except ConfigError as exc:
+        problems.append(str(exc.within(file=src)))
+
+
+def _render(exc: BciBridgeError, key: str, src: str) -> str:
+    if isinstance(exc, ConfigError):
+        return str(exc.within(key=key, file=src))
+    return f"{src}: {key}: {exc}"
+
+
+def _input(endpoint: str, key: str) -> None:
+    check_endpoint(endpoint, for_bind=False, key=key)
+
+
+def _bindable(ctx: zmq.Context[Any], endpoint: str, key: str) -> None:
+    sock = ctx.socket(zmq.XPUB)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        bind(sock, endpoint, key=key)
+    finally:
+        sock.close(linger=0)
+
+
+def _model_path(node: NodeConfig) -> Path | None:
+    names = {f.name for f in dataclasses.fields(node.config)}
+    value = getattr(node.config, "model", None) if "model" in names else None
+    return Path(value) if isinstance(value, str) and value.endswith(".onnx") else None
+
+
+def _chain(pipeline: PipelineConfig, start: str) -> Iterator[NodeConfig]:
+    """Yield the nodes fed (directly or not) by ``start``, in pipeline order."""
+    fed = {start}
+    for node in pipeline.nodes:
+        if node.input in fed:
+            fed.add(node.name)
+            yield node
+
+
+def _assumed_info(pipeline: PipelineConfig, input_name: str, stream: str) -> StreamInfo | None:
+    """Describe the input as the manifest of a window model downstream does, if any."""
+    picked: tuple[str, ...] = ()
+    for node in _chain(pipeline, input_name):
+        channels = getattr(node.config, "channels", None)
+        if node.module == "pick" and not picked and isinstance(channels, tuple):
+            picked = channels
+        path = _model_path(node)
+        if path is None or not path.is_file():
+            continue
+        try:
+            manifest = read_manifest(path)
+        except BciBridgeError:
+            continue  # the node's own check reports it
+        if manifest is None or manifest.get("input") != "window" or not manifest.get("sfreq"):
+            continue
+        names = picked or tuple(manifest["channel_names"])
+        return StreamInfo(name=stream, channel_names=names, sfreq=float(manifest["sfreq"]))
+    return None
+
+
+def _check_model_alone(node: NodeConfig) -> None:
+    """Load a model whose input stream is unknown; check what needs no stream."""
+    path = _model_path(node)
+    assert path is not None
+    if not path.is_file():
+        raise ConfigError(f"model file not found: {path}", key="model")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"model file is empty: {path}", key="model")
+    read_manifest(path)  # not ONNX, or a broken manifest: ModelError
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise ConfigError(f"onnxruntime cannot load {path}: {exc}", key="model") from None
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ConfigError(
+            f"{path} has {len(inputs)} inputs; the onnx module feeds one", key="model"
+        )
+    got = inputs[0]
+    if got.type != _FLOAT_INPUT:
+        raise ConfigError(
+            f"input {got.name!r} of {path} is {got.type}; the onnx module feeds float32 "
+            f"({_FLOAT_INPUT})",
+            key="model",
+        )
+    if len(got.shape) not in (2, 3):
+        raise ConfigError(
+            f"input {got.name!r} of {path} has rank {len(got.shape)} (shape {got.shape}); "
+            "the onnx module feeds rank 2 or 3",
+            key="model",
+        )
