@@ -21,6 +21,8 @@
     budget_ms = 0.5                 # default: the module's own
     on_overrun = "warn"             # warn | disable
     markers = "cues"                # optional: a marker input delivered to the module's on_markers
+    isolation = "inline"            # inline | process: run the module in its own worker process
+    deadline_ms = 200.0             # process only: kill and restart a step this late
     params = { low = 8.0, high = 30.0 }
 
     [[outputs]]
@@ -59,6 +61,7 @@ __all__ = [
 ]
 
 OverrunPolicy = Literal["warn", "disable"]
+Isolation = Literal["inline", "process"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _ENDPOINT = re.compile(r"^(tcp://[^\s]+:\d+|ipc://[^\s]+|inproc://[^\s]+)$")
 
@@ -90,6 +93,8 @@ class NodeConfig:
     budget_ms: float
     on_overrun: OverrunPolicy
     markers: str | None = None
+    isolation: Isolation = "inline"
+    deadline_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -263,7 +268,12 @@ def parse_pipeline(
     for i, item in enumerate(_list(raw, "nodes", required=True)):
         key = f"nodes[{i}]"
         t = _table(item, key)
-        _only(t, {"name", "module", "input", "budget_ms", "on_overrun", "markers", "params"}, key)
+        _only(
+            t,
+            {"name", "module", "input", "budget_ms", "on_overrun", "markers", "params"}
+            | _ISOLATION_KEYS,
+            key,
+        )
         module = _str(t, "module", key, required=True)
         node_name = _str(t, "name", key) or module
         default_input = nodes[-1].name if nodes else inputs[0].name
@@ -326,6 +336,7 @@ def parse_pipeline(
                 budget_ms=budget_ms,
                 on_overrun=policy,
                 markers=markers,
+                **_isolation(t, key),
             )
         )
 
@@ -350,6 +361,36 @@ def parse_pipeline(
     return PipelineConfig(
         name=name, inputs=tuple(inputs), nodes=tuple(nodes), outputs=tuple(outputs), source=source
     )
+
+
+_ISOLATION_KEYS = {"isolation", "deadline_ms"}
+
+
+def _isolation(t: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """Read a node's ``isolation`` and ``deadline_ms`` (see :mod:`runtime.isolated`)."""
+    isolation = t.get("isolation", "inline")
+    if isolation not in ("inline", "process"):
+        raise ConfigError(
+            f"must be 'inline' or 'process', got {isolation!r}", key=f"{key}.isolation"
+        )
+    deadline = t.get("deadline_ms")
+    if deadline is not None:
+        if isolation != "process":
+            raise ConfigError("applies only with isolation = 'process'", key=f"{key}.deadline_ms")
+        if (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, int | float)
+            or not 0 < deadline < math.inf
+        ):
+            raise ConfigError(
+                f"must be a positive number of ms, got {deadline!r}", key=f"{key}.deadline_ms"
+            )
+        deadline = float(deadline)
+    if isolation == "process" and "markers" in t:
+        raise ConfigError(
+            "an isolated node takes no markers (use isolation = 'inline')", key=f"{key}.markers"
+        )
+    return {"isolation": isolation, "deadline_ms": deadline}
 
 
 def _resolve_paths(config_cls: type[Any], params: dict[str, Any], base_dir: Path | None) -> None:

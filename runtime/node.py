@@ -50,6 +50,8 @@ class Node:
         "outputs",
         "overruns",
         "sinks",
+        "stepping_since",
+        "stuck",
     )
 
     def __init__(self, config: NodeConfig) -> None:
@@ -69,6 +71,9 @@ class Node:
         self.first_error: ModuleStepError | None = None
         self.disabled = False
         self.info: StreamInfo | None = None
+        # Watchdog hook (runtime.watchdog): when the running step began (perf ns), 0 if none.
+        self.stepping_since = 0
+        self.stuck = 0
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
         """Prepare the module for its input stream; return and keep its output info."""
@@ -80,12 +85,14 @@ class Node:
         """Run the module on ``chunk`` and pass its output on (hot path)."""
         if self.disabled:
             return
-        t0 = self._perf()
+        t0 = self.stepping_since = self._perf()
         try:
             out = self._step(chunk)
         except Exception as exc:  # isolated and reported by name, never swallowed
+            self.stepping_since = 0
             self._failed(exc)
             return
+        self.stepping_since = 0
         dt = self._perf() - t0
         self.calls += 1
         self.call_ns.add(dt)
@@ -105,11 +112,14 @@ class Node:
         """Hand markers to the module's ``on_markers``; pass on what it emits at once."""
         if self.disabled:
             return
+        self.stepping_since = self._perf()
         try:
             out = self.module.on_markers(labels, timestamps)
         except Exception as exc:  # isolated and reported by name, like step()
+            self.stepping_since = 0
             self._failed(exc)
             return
+        self.stepping_since = 0
         if out is not None:
             self._emit(out)
 
@@ -142,6 +152,7 @@ class Node:
             "errors": self.errors,
             "first_error": str(self.first_error) if self.first_error else None,
             "disabled": self.disabled,
+            "stuck": self.stuck,
             "call_ms": self.call_ns.summary_ms(),
             "module_stats": self._module_stats(),
         }

@@ -23,10 +23,14 @@ from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
+from runtime import emergency
 from runtime.inputs import InputState
+from runtime.isolated import IsolatedNode, drain, make_node
+from runtime.isolated import wait as wait_isolated
 from runtime.lsl_input import LslInput
 from runtime.node import Node
 from runtime.outputs import LslOutput, Publisher, ZmqOutput
+from runtime.watchdog import Watchdog
 
 __all__ = ["Runtime", "RuntimeOptions"]
 
@@ -87,9 +91,15 @@ class Runtime:
     ) -> None:
         self.pipeline = pipeline
         self.options = options or RuntimeOptions()
-        self._ctx = context or zmq.Context.instance()
+        self._ctx = self.context = context or zmq.Context.instance()
         self.inputs = {i.name: InputState(config=i) for i in pipeline.inputs}
-        self.nodes = {n.name: Node(n) for n in pipeline.nodes}
+        self.nodes = {n.name: make_node(n) for n in pipeline.nodes}
+        # Isolation and watchdog hooks (runtime.isolated, runtime.watchdog): with abort_hook set,
+        # a stop the runtime's thread cannot honour (a module hung in a step) is finalised by the
+        # watchdog: the summary goes to abort_hook, EOS goes out, the process exits with 130.
+        self.isolated = [n for n in self.nodes.values() if isinstance(n, IsolatedNode)]
+        self.abort_hook: Callable[[dict[str, Any]], None] | None = None
+        self._watchdog: Watchdog | None = None
         self._routes: dict[bytes, _Route] = {}
         self._info_topics: dict[bytes, InputState] = {}
         self.publishers: dict[str, Publisher] = {}
@@ -212,9 +222,19 @@ class Runtime:
                 return self.summary()
             self._prepare()
             self._send_infos()
+            self._watchdog = Watchdog(
+                list(self.nodes.values()),
+                stop,
+                abort=(lambda eos: emergency.finalise(self, eos)) if self.abort_hook else None,
+            )
+            self._watchdog.start()
             self._loop(sub, stop, report)
             return self.summary()
         finally:
+            if self._watchdog is not None:
+                self._watchdog.close()
+            for node in self.isolated:
+                node.close()
             sub.close()
             for route in self._lsl_routes():
                 assert route.lsl is not None
@@ -292,6 +312,8 @@ class Runtime:
         next_tick = self.started_at + opts.metrics_every_s
         next_info = self.started_at + 2.0
         states = list(self.inputs.values())
+        isolated = self.isolated
+        recv_flags = zmq.NOBLOCK if isolated else 0
         metrics_topic = f"metrics.{self.pipeline.name}".encode()
         while not stop.is_set():
             if primary is not None:
@@ -299,10 +321,14 @@ class Runtime:
                 if zmq_inputs:
                     self._drain_zmq(sub)
             else:
+                if isolated:  # wake for a frame or for an isolated node's answer
+                    wait_isolated(sub, isolated, 50)
                 with contextlib.suppress(zmq.Again):
-                    handle(recv(copy=False))
+                    handle(recv(copy=False, flags=recv_flags))
             for route in others:
                 pull(route, 0.0)
+            for node in isolated:
+                node.poll()
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + opts.metrics_every_s
@@ -327,6 +353,11 @@ class Runtime:
         for route in lsl_routes:
             while pull(route, 0.0):
                 pass
+        # Isolated nodes hand back what they hold: briefly on a requested stop, fully at the end.
+        drain(isolated, 0.5 if stop.is_set() else 30.0)
+        if self._watchdog is not None and not self._watchdog.claim():
+            while True:  # the watchdog is finalising and about to end the process
+                time.sleep(1.0)
         for outs in self.zmq_outputs.values():
             for zout in outs:
                 zout.send_eos()

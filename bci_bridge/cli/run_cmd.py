@@ -10,6 +10,7 @@ from typing import Any
 from bci_bridge.cli.common import stop_on_signals, write_json
 from bci_bridge.config import load_pipeline
 from runtime.runner import Runtime, RuntimeOptions
+from runtime.watchdog import EXIT_INTERRUPTED
 
 log = logging.getLogger(__name__)
 
@@ -89,18 +90,22 @@ def run(args: argparse.Namespace) -> int:
             nodes,
         )
 
-    summary = runtime.run(stop, report=report)
-    print(
-        f"{pipeline.name}: received {summary['samples_received']} samples, "
-        f"lost {summary['samples_lost']}, malformed frames {summary['frames_malformed']}",
-        file=sys.stderr,
-    )
-    for name, node in summary["nodes"].items():
-        if node["errors"]:
-            print(
-                f"  node {name}: {node['errors']} errors, first: {node['first_error']}",
-                file=sys.stderr,
-            )
-    if args.summary:
-        write_json(args.summary, summary)
-    return 0
+    def finish(summary: dict[str, Any]) -> None:
+        print(
+            f"{pipeline.name}: received {summary['samples_received']} samples, "
+            f"lost {summary['samples_lost']}, malformed frames {summary['frames_malformed']}",
+            file=sys.stderr,
+        )
+        for name, node in summary["nodes"].items():
+            if node["errors"]:
+                print(
+                    f"  node {name}: {node['errors']} errors, first: {node['first_error']}",
+                    file=sys.stderr,
+                )
+        if args.summary:
+            write_json(args.summary, summary)
+
+    # A stop the runtime cannot honour (a module hung in a step) ends here too (runtime.watchdog).
+    runtime.abort_hook = finish
+    finish(runtime.run(stop, report=report))
+    return EXIT_INTERRUPTED if stop.is_set() else 0
