@@ -56,6 +56,7 @@ __all__ = [
     "MAX_PENDING",
     "IsolatedNode",
     "WorkerError",
+    "close_all",
     "default_deadline_ms",
     "drain",
     "make_node",
@@ -170,7 +171,7 @@ class IsolatedNode(Node):
         self._started_ns = self._perf()
 
     def close(self) -> None:
-        """Stop the worker (killed if it does not stop at once) and free the rings.
+        """Stop the worker (killed if it does not stop within 0.5 s) and free the rings.
 
         Steps still queued are counted in ``missed``.
         """
@@ -187,14 +188,19 @@ class IsolatedNode(Node):
         if self._proc is not None and self._proc.is_alive():
             self._proc.kill()
 
+    def request_stop(self) -> None:
+        """Ask the worker to stop after its current step (see :func:`close_all`)."""
+        if self._conn is not None and self._proc is not None and self._proc.is_alive():
+            with contextlib.suppress(OSError):  # already gone; close() joins it
+                self._conn.send_bytes(STOP)
+
     def _stop_worker(self, *, graceful: bool) -> None:
+        if graceful:
+            self.request_stop()
         proc, conn = self._proc, self._conn
         self._proc = self._conn = None
         self._ready = False
         if conn is not None:
-            if graceful and proc is not None and proc.is_alive():
-                with contextlib.suppress(OSError):  # already gone; it is joined below
-                    conn.send_bytes(STOP)
             conn.close()
         if proc is not None:
             proc.join(0.5 if graceful else 0.0)
@@ -371,6 +377,20 @@ def wait(sub: zmq.Socket[Any], nodes: list[IsolatedNode], timeout_ms: int) -> No
     items: list[Any] = [(sub, zmq.POLLIN)]
     items += [(n.fileno, zmq.POLLIN) for n in nodes if n.fileno >= 0]
     zmq.zmq_poll(items, timeout_ms)
+
+
+def close_all(nodes: list[IsolatedNode]) -> None:
+    """Close isolated nodes together: every worker gets the same 0.5 s to stop, not 0.5 s each."""
+    for node in nodes:
+        node.request_stop()
+    end = time.monotonic() + 0.5
+    for node in nodes:
+        proc = node._proc
+        if proc is not None:
+            proc.join(max(0.0, end - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+        node.close()
 
 
 def drain(nodes: list[IsolatedNode], timeout_s: float) -> None:

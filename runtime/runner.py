@@ -26,6 +26,7 @@ from bci_bridge.wire import Kind, check_against, decode
 from runtime import emergency
 from runtime.inputs import InputState
 from runtime.isolated import IsolatedNode, drain, make_node
+from runtime.isolated import close_all as close_isolated
 from runtime.isolated import wait as wait_isolated
 from runtime.lsl_input import LslInput
 from runtime.node import Node
@@ -233,8 +234,7 @@ class Runtime:
         finally:
             if self._watchdog is not None:
                 self._watchdog.close()
-            for node in self.isolated:
-                node.close()
+            close_isolated(self.isolated)
             sub.close()
             for route in self._lsl_routes():
                 assert route.lsl is not None
