@@ -2,7 +2,8 @@
 
 Starts the runtime on a 3-channel stream played by a ZeroMQ publisher here, with one node that
 hangs forever on a marked chunk (in a lock, in C; optionally with SIGINT blocked so that the
-Python handler never runs), sends SIGINT and prints the time to exit and the exit status::
+Python handler never runs; or isolated in a worker process), sends SIGINT and prints the time
+to exit and the exit status::
 
     .venv/bin/python benchmarks/ctrl_c_exit.py
 """
@@ -50,14 +51,15 @@ class Hang:
 INFO = StreamInfo(name="eeg", channel_names=("C3", "C4", "Cz"), sfreq=250.0)
 
 
-def _once(folder: Path, hang: bool, block_sigint: bool) -> tuple[float, int]:
+def _once(folder: Path, hang: bool, block_sigint: bool, isolation: str) -> tuple[float, int]:
     (folder / "hang_mod.py").write_text(HANG)
     toml = folder / "p.toml"
     toml.write_text(
         f'[pipeline]\nname = "t"\n[[inputs]]\nstream = "eeg"\nendpoint = "ipc://{folder}/in"\n'
-        '[[nodes]]\nname = "hang"\nmodule = "hang_mod:Hang"\n'
-        f"params = {{ block_sigint = {str(block_sigint).lower()} }}\n"
-        f'[[outputs]]\nnode = "hang"\nzmq = "ipc://{folder}/out"\n'
+        f'[[nodes]]\nname = "hang"\nmodule = "hang_mod:Hang"\nisolation = "{isolation}"\n'
+        + ("deadline_ms = 60000\n" if isolation == "process" else "")  # still hung at SIGINT
+        + f"params = {{ block_sigint = {str(block_sigint).lower()} }}\n"
+        + f'[[outputs]]\nnode = "hang"\nzmq = "ipc://{folder}/out"\n'
     )
     pub = zmq.Context.instance().socket(zmq.XPUB)
     pub.setsockopt(zmq.LINGER, 0)
@@ -99,14 +101,15 @@ def main() -> None:
         "LSLAPICFG", str(Path(__file__).resolve().parents[1] / "bci_bridge" / "lsl_api.cfg")
     )
     cases = [
-        ("no hung module", False, False),
-        ("hung step, Python handler runs", True, False),
-        ("hung step, SIGINT blocked in C", True, True),
+        ("no hung module", False, False, "inline"),
+        ("hung step, Python handler runs", True, False, "inline"),
+        ("hung step, SIGINT blocked in C", True, True, "inline"),
+        ("hung step in an isolated node", True, False, "process"),
     ]
-    for label, hang, block in cases:
+    for label, hang, block, isolation in cases:
         folder = Path(tempfile.mkdtemp(prefix="bb-", dir="/tmp"))
         try:
-            dt, code = _once(folder, hang, block)
+            dt, code = _once(folder, hang, block, isolation)
             print(f"{label:32s} exit {code} after {dt:.2f} s from SIGINT")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
