@@ -30,7 +30,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Config:
     budget_ms: float = 1.0
-    fault: str = "none"          # hang | segv | sleep
+    fault: str = "none"          # hang | segv | raise | sleep | refuse
     sleep_s: float = 0.0
     flag: str = ""               # a file created when the fault begins
 
@@ -39,6 +39,8 @@ class Faulty:
     def __init__(self, config):
         self.config = config
     def prepare(self, info):
+        if self.config.fault == "refuse":
+            raise ValueError("this module wants 64 channels")
         return info
     def step(self, chunk):
         c = self.config
@@ -51,6 +53,8 @@ class Faulty:
                 threading.Event().wait()
             if c.fault == "segv":
                 ctypes.string_at(0)
+            if c.fault == "raise":
+                raise RuntimeError("a sentinel chunk")
         return chunk
 """
 
@@ -140,6 +144,13 @@ isolation = "process"
 params = { fault = "segv" }
 
 [[nodes]]
+name = "raiser"
+module = "faulty_mod:Faulty"
+input = "eeg"
+isolation = "process"
+params = { fault = "raise" }
+
+[[nodes]]
 name = "sibling"
 module = "faulty_mod:Faulty"
 input = "eeg"
@@ -164,6 +175,11 @@ def test_a_hang_and_a_segfault_cost_one_call_each_and_the_sibling_loses_nothing(
         np.testing.assert_array_equal(_data(frames[f"out.t.{name}".encode()]), good)
     assert summary["nodes"]["hang"]["stuck"] == 1  # killed at its deadline
     assert summary["nodes"]["segv"]["stuck"] == 0  # died on its own
+    # An exception in an isolated step is an error of the node, reported by name, as inline.
+    raiser = summary["nodes"]["raiser"]
+    assert (raiser["calls"], raiser["errors"], raiser["restarts"], raiser["missed"]) == (7, 1, 0, 0)
+    assert "'raiser'" in raiser["first_error"]
+    assert "a sentinel chunk" in raiser["first_error"]
     sibling = summary["nodes"]["sibling"]
     assert sibling["calls"] == 8
     assert "restarts" not in sibling
@@ -228,3 +244,32 @@ def test_isolation_keys_are_validated(tmp_path: Path, ipc_dir: Path) -> None:
         _pipeline(tmp_path, ipc_dir, base + 'isolation = "process"\ndeadline_ms = -1\n', [])
     ok = _pipeline(tmp_path, ipc_dir, base + 'isolation = "process"\ndeadline_ms = 20\n', [])
     assert (ok.nodes[0].isolation, ok.nodes[0].deadline_ms) == ("process", 20.0)
+
+
+def test_an_isolated_module_that_refuses_its_input_fails_before_data_flows(
+    faulty: Path, ipc_dir: Path
+) -> None:
+    nodes = """
+    [[nodes]]
+    name = "picky"
+    module = "faulty_mod:Faulty"
+    isolation = "process"
+    params = { fault = "refuse" }
+    """
+    pipeline = _pipeline(faulty, ipc_dir, nodes, ["picky"])
+    bridge = FakeBridge(f"ipc://{ipc_dir}/in")
+    client = _client(f"ipc://{ipc_dir}/out")
+    worker = Worker(Runtime(pipeline, RuntimeOptions(wait_subscribers=1, info_timeout_s=60)).run)
+    worker.start()
+    try:
+        bridge.wait_subscriber()
+        worker.join(60)
+    finally:
+        worker.stop.set()
+        bridge.close()
+        client.close()
+    assert isinstance(worker.error, ConfigError)
+    message = str(worker.error)
+    assert "p.toml" in message
+    assert "picky" in message
+    assert "wants 64 channels" in message
