@@ -26,6 +26,10 @@ some node is still in its step; the GIL hand-over between the threads is the ful
 barrier ZeroMQ asks for when a socket changes threads. A runtime that reached its final stage
 (:meth:`Watchdog.claim`) is never aborted; a runtime stuck anywhere else is aborted without
 ``EOS`` after ``hard_s`` (1.7 s), with its summary.
+
+One case is out of reach of any Python thread: a module that holds the GIL forever in C (a
+native loop that never releases it). The watchdog cannot run then; such a module belongs in
+``isolation = "process"``, whose deadline is enforced from another process.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ whose first sample is 666 (``fake_bridge.SENTINEL``) makes them misbehave.
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Config:
     budget_ms: float = 1.0
-    fault: str = "none"          # hang | segv | raise | sleep | refuse
+    fault: str = "none"          # hang | segv | raise | sleep | stall | refuse
     sleep_s: float = 0.0
     flag: str = ""               # a file created when the fault begins
 
@@ -55,6 +56,8 @@ class Faulty:
                 ctypes.string_at(0)
             if c.fault == "raise":
                 raise RuntimeError("a sentinel chunk")
+            if c.fault == "stall":
+                time.sleep(c.sleep_s)
         return chunk
 """
 
@@ -273,3 +276,23 @@ def test_an_isolated_module_that_refuses_its_input_fails_before_data_flows(
     assert "p.toml" in message
     assert "picky" in message
     assert "wants 64 channels" in message
+
+
+def test_an_inline_step_stuck_for_long_is_reported_once_and_the_run_goes_on(
+    faulty: Path, ipc_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    nodes = """
+    [[nodes]]
+    name = "stall"
+    module = "faulty_mod:Faulty"
+    params = { fault = "stall", sleep_s = 2.5 }
+    """
+    pipeline = _pipeline(faulty, ipc_dir, nodes, ["stall"])
+    with caplog.at_level(logging.WARNING, logger="runtime.watchdog"):
+        summary, frames, data = _run(pipeline, ipc_dir, n_chunks=4, bad={1})
+    stall = summary["nodes"]["stall"]
+    assert (stall["calls"], stall["outputs"], stall["stuck"]) == (4, 40, 1)
+    np.testing.assert_array_equal(_data(frames[b"out.t.stall"]), data)
+    lines = [r.getMessage() for r in caplog.records if r.name == "runtime.watchdog"]
+    assert len(lines) == 1
+    assert "'stall' has been in one step" in lines[0]
