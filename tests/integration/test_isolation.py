@@ -296,3 +296,33 @@ def test_an_inline_step_stuck_for_long_is_reported_once_and_the_run_goes_on(
     lines = [r.getMessage() for r in caplog.records if r.name == "runtime.watchdog"]
     assert len(lines) == 1
     assert "'stall' has been in one step" in lines[0]
+
+
+def test_an_isolated_builtin_gives_exactly_what_it_gives_inline(
+    tmp_path: Path, ipc_dir: Path
+) -> None:
+    nodes = """
+    [[nodes]]
+    name = "inline"
+    module = "bandpass"
+    input = "eeg"
+    params = { low = 8.0, high = 30.0 }
+
+    [[nodes]]
+    name = "isolated"
+    module = "bandpass"
+    input = "eeg"
+    isolation = "process"
+    params = { low = 8.0, high = 30.0 }
+    """
+    pipeline = _pipeline(tmp_path, ipc_dir, nodes, ["inline", "isolated"])
+    summary, frames, _data_sent = _run(pipeline, ipc_dir, n_chunks=20, bad=set())
+    inline = [f for f in frames[b"out.t.inline"] if f.kind is Kind.DATA]
+    isolated = [f for f in frames[b"out.t.isolated"] if f.kind is Kind.DATA]
+    assert len(inline) == len(isolated) == 20
+    np.testing.assert_array_equal(_data(isolated), _data(inline))
+    np.testing.assert_array_equal(
+        np.concatenate([f.timestamps for f in isolated]),
+        np.concatenate([f.timestamps for f in inline]),
+    )
+    assert summary["nodes"]["isolated"]["outputs"] == 200
