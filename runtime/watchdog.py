@@ -201,6 +201,8 @@ class Watchdog:
         assert self._abort is not None
         try:
             self._abort(eos)
+        except Exception:  # the process still ends; the failure is logged with its traceback
+            log.exception("finalising from the watchdog failed")
         finally:
             logging.shutdown()
             os._exit(EXIT_INTERRUPTED)

@@ -74,6 +74,8 @@ class WorkerSpec:
 
 
 def _die_with_parent() -> None:
+    # The signal follows the thread that started this worker: the runtime's thread, which
+    # closes its workers before it ends.
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
