@@ -128,8 +128,10 @@ def _serve_steps(step: Any, conn: Connection, inp: ShmRing, out: ShmRing) -> Non
             continue
         try:
             where = _put(out, result)
-        except ValueError as exc:
-            send(ERROR + pack_err(seq, dt) + f"output refused: {exc}".encode())
+        except Exception as exc:  # not a chunk, or not of the declared shape: the node's error
+            send(
+                ERROR + pack_err(seq, dt) + f"output refused: {type(exc).__name__}: {exc}".encode()
+            )
             continue
         send(OUT + pack_out(seq, dt, where, result.n_samples, result.seq))
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Config:
     budget_ms: float = 1.0
-    fault: str = "none"          # hang | segv | raise | sleep | stall | refuse
+    fault: str = "none"          # hang | segv | raise | misfit | sleep | stall | refuse
     sleep_s: float = 0.0
     flag: str = ""               # a file created when the fault begins
 
@@ -56,6 +56,8 @@ class Faulty:
                 ctypes.string_at(0)
             if c.fault == "raise":
                 raise RuntimeError("a sentinel chunk")
+            if c.fault == "misfit":
+                return type(chunk)(chunk.data[:, :2], chunk.timestamps, chunk.seq)
             if c.fault == "stall":
                 time.sleep(c.sleep_s)
         return chunk
@@ -154,6 +156,13 @@ isolation = "process"
 params = { fault = "raise" }
 
 [[nodes]]
+name = "misfit"
+module = "faulty_mod:Faulty"
+input = "eeg"
+isolation = "process"
+params = { fault = "misfit" }
+
+[[nodes]]
 name = "sibling"
 module = "faulty_mod:Faulty"
 input = "eeg"
@@ -183,6 +192,9 @@ def test_a_hang_and_a_segfault_cost_one_call_each_and_the_sibling_loses_nothing(
     assert (raiser["calls"], raiser["errors"], raiser["restarts"], raiser["missed"]) == (7, 1, 0, 0)
     assert "'raiser'" in raiser["first_error"]
     assert "a sentinel chunk" in raiser["first_error"]
+    misfit = summary["nodes"]["misfit"]
+    assert (misfit["calls"], misfit["errors"], misfit["restarts"], misfit["missed"]) == (7, 1, 0, 0)
+    assert "output refused" in misfit["first_error"]
     sibling = summary["nodes"]["sibling"]
     assert sibling["calls"] == 8
     assert "restarts" not in sibling
