@@ -26,6 +26,8 @@
     max_overruns = 5                # disable: after this many overruns in a row
     reenable_s = 10.0               # disable: run again after this long (default: never)
     markers = "cues"                # optional: a marker input delivered to the module's on_markers
+    isolation = "inline"            # inline | process: run the module in its own worker process
+    deadline_ms = 200.0             # process only: kill and restart a step this late
     params = { low = 8.0, high = 30.0 }
 
     [[outputs]]
@@ -82,7 +84,10 @@ _NODE_KEYS = {
     "reenable_s",
     "markers",
     "params",
+    "isolation",
+    "deadline_ms",
 }
+Isolation = Literal["inline", "process"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 #: ``on_nonfinite`` policies, as runtime.nonfinite.POLICIES (the core does not import runtime).
 _NONFINITE = ("hold", "zero", "drop", "pass")
@@ -120,6 +125,8 @@ class NodeConfig:
     markers: str | None = None
     max_overruns: int = 5
     reenable_s: float | None = None
+    isolation: Isolation = "inline"
+    deadline_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -389,6 +396,7 @@ def parse_pipeline(
                 markers=markers,
                 max_overruns=max_overruns,
                 reenable_s=reenable_s,
+                **_isolation(t, key),
             )
         )
 
@@ -456,6 +464,33 @@ def _positive(table: Mapping[str, Any], name: str, key: str, default: Any) -> An
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise ConfigError(f"must be a positive number, got {value!r}", key=f"{key}.{name}")
     return float(value)
+
+
+def _isolation(t: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """Read a node's ``isolation`` and ``deadline_ms`` (see :mod:`runtime.isolated`)."""
+    isolation = t.get("isolation", "inline")
+    if isolation not in ("inline", "process"):
+        raise ConfigError(
+            f"must be 'inline' or 'process', got {isolation!r}", key=f"{key}.isolation"
+        )
+    deadline = t.get("deadline_ms")
+    if deadline is not None:
+        if isolation != "process":
+            raise ConfigError("applies only with isolation = 'process'", key=f"{key}.deadline_ms")
+        if (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, int | float)
+            or not 0 < deadline < math.inf
+        ):
+            raise ConfigError(
+                f"must be a positive number of ms, got {deadline!r}", key=f"{key}.deadline_ms"
+            )
+        deadline = float(deadline)
+    if isolation == "process" and "markers" in t:
+        raise ConfigError(
+            "an isolated node takes no markers (use isolation = 'inline')", key=f"{key}.markers"
+        )
+    return {"isolation": isolation, "deadline_ms": deadline}
 
 
 def _resolve_paths(config_cls: type[Any], params: dict[str, Any], base_dir: Path | None) -> None:

@@ -61,6 +61,8 @@ class Node:
         "restarts",
         "samples_processed",
         "sinks",
+        "stepping_since",
+        "stuck",
     )
 
     def __init__(self, config: NodeConfig) -> None:
@@ -85,6 +87,9 @@ class Node:
         self.restarts = 0
         self.first_error: ModuleStepError | None = None
         self.info: StreamInfo | None = None
+        # Watchdog hook (runtime.watchdog): when the running step began (perf ns), 0 if none.
+        self.stepping_since = 0
+        self.stuck = 0
 
     @property
     def samples_in(self) -> int:
@@ -132,12 +137,14 @@ class Node:
 
     def _call(self, chunk: Chunk) -> Chunk | None:
         self.samples_processed += chunk.n_samples
-        t0 = self._perf()
+        t0 = self.stepping_since = self._perf()
         try:
             out = self._step(chunk)
         except Exception as exc:  # isolated and reported by name, never swallowed
+            self.stepping_since = 0
             self._failed(ModuleStepError(self.name, exc), exc)
             return None
+        self.stepping_since = 0
         dt = self._perf() - t0
         self.calls += 1
         self.call_ns.add(dt)
@@ -177,11 +184,14 @@ class Node:
         """Hand markers to the module's ``on_markers``; pass on what it emits at once."""
         if self.disabled:
             return
+        self.stepping_since = self._perf()
         try:
             out = self.module.on_markers(labels, timestamps)
         except Exception as exc:  # isolated and reported by name, like step()
+            self.stepping_since = 0
             self._failed(ModuleStepError(self.name, exc), exc)
             return
+        self.stepping_since = 0
         if out is None:
             return
         problem = self._check.problem(out)
@@ -227,6 +237,7 @@ class Node:
             "restarts": self.restarts,
             "disabled": self.disabled,
             "step_us": step_us,
+            "stuck": self.stuck,
             "call_ms": self.call_ns.summary_ms(),
             "module_stats": self._module_stats(),
         }

@@ -29,15 +29,20 @@ from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
+from runtime import emergency
 from runtime.annotations import is_onehot_markers, onehot_labels
 from runtime.histogram import Histogram
 from runtime.input_queue import InputQueue
 from runtime.inputs import InputState
+from runtime.isolated import IsolatedNode, drain, make_node
+from runtime.isolated import close_all as close_isolated
+from runtime.isolated import wait as wait_isolated
 from runtime.lsl_input import LslInput
 from runtime.node import Node
 from runtime.outputs import LslOutput, Publisher, ZmqOutput
 from runtime.recording import InputTap, PipelineRecording
 from runtime.stages import merged, output_stages, path_to
+from runtime.watchdog import Watchdog
 
 __all__ = ["STOP_WITHIN_S", "Runtime", "RuntimeOptions"]
 
@@ -108,9 +113,15 @@ class Runtime:
     ) -> None:
         self.pipeline = pipeline
         self.options = options or RuntimeOptions()
-        self._ctx = context or zmq.Context.instance()
+        self._ctx = self.context = context or zmq.Context.instance()
         self.inputs = {i.name: InputState(config=i) for i in pipeline.inputs}
-        self.nodes = {n.name: Node(n) for n in pipeline.nodes}
+        self.nodes = {n.name: make_node(n) for n in pipeline.nodes}
+        # Isolation and watchdog hooks (runtime.isolated, runtime.watchdog): with abort_hook set,
+        # a stop the runtime's thread cannot honour (a module hung in a step) is finalised by the
+        # watchdog: the summary goes to abort_hook, EOS goes out, the process exits with 130.
+        self.isolated = [n for n in self.nodes.values() if isinstance(n, IsolatedNode)]
+        self.abort_hook: Callable[[dict[str, Any]], None] | None = None
+        self._watchdog: Watchdog | None = None
         self._routes: dict[bytes, _Route] = {}
         self._info_topics: dict[bytes, InputState] = {}
         self.publishers: dict[str, Publisher] = {}
@@ -255,11 +266,20 @@ class Runtime:
                 return self.summary()
             self._prepare()
             self._send_infos()
+            self._watchdog = Watchdog(
+                list(self.nodes.values()),
+                stop,
+                abort=(lambda eos: emergency.finalise(self, eos)) if self.abort_hook else None,
+            )
+            self._watchdog.start()
             self._loop(sub, stop, report)
             return self.summary()
         except ConfigError as exc:  # a bad endpoint, say: name the pipeline file too
             raise exc.within(file=self.pipeline.source) from exc.__cause__
         finally:
+            if self._watchdog is not None:
+                self._watchdog.close()
+            close_isolated(self.isolated)
             sub.close()
             for route in self._lsl_routes():
                 assert route.lsl is not None
@@ -349,13 +369,17 @@ class Runtime:
         states = list(self.inputs.values())
         recording = self.recording
         all_ended = False
+        isolated = self.isolated
+        recv_flags = zmq.NOBLOCK if isolated else 0
         while not stop.is_set():
             if primary is not None:
                 pull(primary, 0.05)
                 self._drain_lsl(primary)
             else:
+                if isolated:  # wake for a frame or for an isolated node's answer
+                    wait_isolated(sub, isolated, 50)
                 with contextlib.suppress(zmq.Again):
-                    parts = recv(copy=False)
+                    parts = recv(copy=False, flags=recv_flags)
                     self._tick_zmq()
                     handle(parts)
             if zmq_inputs:
@@ -364,6 +388,8 @@ class Runtime:
             for route in others:
                 self._drain_lsl(route)
             self._run_queued(stop)
+            for node in isolated:
+                node.poll()
             now = time.monotonic()
             if recording is not None:
                 recording.tick(now)
@@ -382,6 +408,11 @@ class Runtime:
                 all_ended = True
                 break
         self._finish(sub, stop, work_off=all_ended)
+        # Isolated nodes hand back what they hold: briefly on a requested stop, fully at the end.
+        drain(isolated, 0.5 if stop.is_set() else 30.0)
+        if self._watchdog is not None and not self._watchdog.claim():
+            while True:  # the watchdog is finalising and about to end the process
+                time.sleep(1.0)
         for outs in self.zmq_outputs.values():
             for zout in outs:
                 zout.send_eos()

@@ -44,6 +44,7 @@ class Child:
         self.argv = argv
         self.log = log
         self.lines: queue.Queue[str] = queue.Queue()
+        self.interrupted = False  # stopped by us with SIGINT: exit status 130 is its clean end
         with log.open("wb") as err:
             self.proc = subprocess.Popen(
                 argv,
@@ -88,7 +89,7 @@ class Child:
     def failed(self) -> str | None:
         """Return a message if it exited with an error, else None."""
         code = self.proc.poll()
-        if code not in (None, 0):
+        if code not in (None, 0) and not (self.interrupted and code == 130):
             return f"{self.name} exited with code {code}:\n{self.tail()}"
         return None
 
@@ -130,6 +131,7 @@ class Child:
     def stop(self, sig: int = signal.SIGINT, timeout: float = 10.0) -> int:
         """Signal it, wait; escalate to SIGTERM then SIGKILL. Return its exit code."""
         if self.alive():
+            self.interrupted = sig == signal.SIGINT
             self.proc.send_signal(sig)
         for nxt, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 3.0)):
             try:

@@ -11,6 +11,7 @@ from bci_bridge.cli.common import stop_on_signals, write_json
 from bci_bridge.cli.pipeline_check import check_pipeline
 from bci_bridge.config import load_pipeline
 from runtime.runner import Runtime, RuntimeOptions
+from runtime.watchdog import EXIT_INTERRUPTED
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +54,24 @@ def run(args: argparse.Namespace) -> int:
             nodes,
         )
 
-    summary = runtime.run(stop, report=report)
-    print(
-        f"{pipeline.name}: received {summary['samples_received']} samples, "
-        f"lost {summary['samples_lost']} (and {summary['samples_lost_upstream']} upstream of "
-        f"the bridge), malformed frames {summary['frames_malformed']}",
-        file=sys.stderr,
-    )
-    for name, node in summary["nodes"].items():
-        if node["errors"]:
-            print(
-                f"  node {name}: {node['errors']} errors, first: {node['first_error']}",
-                file=sys.stderr,
-            )
-    for path in dict.fromkeys((args.report, args.summary)):
-        if path:
-            write_json(path, summary)
-    return 0
+    def finish(summary: dict[str, Any]) -> None:
+        print(
+            f"{pipeline.name}: received {summary['samples_received']} samples, "
+            f"lost {summary['samples_lost']} (and {summary['samples_lost_upstream']} upstream of "
+            f"the bridge), malformed frames {summary['frames_malformed']}",
+            file=sys.stderr,
+        )
+        for name, node in summary["nodes"].items():
+            if node["errors"]:
+                print(
+                    f"  node {name}: {node['errors']} errors, first: {node['first_error']}",
+                    file=sys.stderr,
+                )
+        for path in dict.fromkeys((args.report, args.summary)):
+            if path:
+                write_json(path, summary)
+
+    # A stop the runtime cannot honour (a module hung in a step) ends here too (runtime.watchdog).
+    runtime.abort_hook = finish
+    finish(runtime.run(stop, report=report))
+    return EXIT_INTERRUPTED if stop.is_set() else 0
