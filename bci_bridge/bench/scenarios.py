@@ -37,7 +37,8 @@ class Scenario:
     block_s, quick_block_s : float
         Seconds of streaming per block, in a full and a ``--quick`` run.
     blocks, quick_blocks : int
-        Blocks per chain (bci-bridge and floor alternate: ABAB...).
+        Blocks per chain (bci-bridge and floor alternate: ABAB...). The gate decides on the
+        median of the per-block ratios: more, shorter blocks give it more to decide on.
     """
 
     name: str
@@ -45,10 +46,10 @@ class Scenario:
     channels: int
     rate: float
     chunk_size: int = 1
-    block_s: float = 10.0
-    quick_block_s: float = 1.5
-    blocks: int = 2
-    quick_blocks: int = 1
+    block_s: float = 4.0
+    quick_block_s: float = 1.0
+    blocks: int = 8
+    quick_blocks: int = 3
 
     @property
     def output(self) -> Literal["lsl", "zmq"]:
