@@ -139,6 +139,8 @@ def _floor_expected(s: Scenario, sent: int) -> int:
         return 0 if sent < t else 1 + (sent - t) // max(1, round(0.1 * s.rate))
     if s.work == "decode":  # one output per sample once the 1 s window is full
         return max(0, sent - round(s.rate) + 1)
+    if s.work == "spikes":  # one row per 1 ms bin
+        return sent // max(1, round(0.001 * s.rate))
     return sent
 
 

@@ -13,7 +13,7 @@ from bci_bridge.errors import ConfigError
 
 __all__ = ["SCENARIOS", "Scenario", "pick_scenarios"]
 
-Work = Literal["relay", "decode", "wide", "wearable"]
+Work = Literal["relay", "decode", "wide", "wearable", "spikes"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,10 +24,12 @@ class Scenario:
     ----------
     name : str
         ``<work>-<channels>x<rate>``, as given on the command line.
-    work : {"relay", "decode", "wide", "wearable"}
+    work : {"relay", "decode", "wide", "wearable", "spikes"}
         ``relay``: 8th-order 8-30 Hz band-pass, LSL out. ``decode``: band-pass, then an
         EEGNet-style ONNX model on the latest 1 s window at every sample, ZeroMQ out. ``wide``:
         common average reference, ZeroMQ out. ``wearable``: band-pass and band power, ZeroMQ out.
+        ``spikes``: common average reference, 250-5000 Hz band-pass, threshold crossings at
+        -4.5 x a running RMS per channel, counts in 1 ms bins, ZeroMQ out.
     channels : int
         Channels of the stream.
     rate : float
@@ -101,6 +103,14 @@ SCENARIOS: dict[str, Scenario] = {
             rate=30000.0,
             chunk_size=30,
             quick_block_s=1.0,
+        ),
+        # An intracortical array (Utah, 96 x 10+): BRAND's scale, 1 ms of samples per push.
+        Scenario(
+            name="spikes-1024x30000",
+            work="spikes",
+            channels=1024,
+            rate=30000.0,
+            chunk_size=30,
         ),
         # Band power starts once its 1 s window is full, like decode.
         Scenario(name="wearable-8x250", work="wearable", channels=8, rate=250.0, quick_block_s=2.0),

@@ -31,6 +31,10 @@ TOLERANCE_P99 = 0.5
 TOLERANCE_CPU = 0.25
 #: ``--ci``: timings fail only beyond twice the baseline's ratio.
 CI_TOLERANCE = 1.0
+#: ``--ci``: blocks per chain (two pairs: a gross regression shows in both).
+CI_BLOCKS = 2
+#: Retries of an undecided scenario (full gate).
+RETRIES = 2
 
 
 def add_parser(sub: Any) -> None:
@@ -72,9 +76,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--retries",
         type=int,
-        default=2,
+        default=None,
         help="with --compare, run more blocks of a scenario whose interval straddles a limit, "
-        "up to N times, pooled with the first ones (default: %(default)s)",
+        f"up to N times, pooled with the first ones (default: {RETRIES}; 0 with --ci, where an "
+        "undecided timing passes anyway)",
     )
     p.add_argument("--peers", action="store_true", help="also run the installed relay peers")
     p.add_argument("--duration", type=float, help="seconds per block (overrides the scenario)")
@@ -127,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
     if args.blocks is not None and args.blocks < 1:
         raise ConfigError(f"must be >= 1, got {args.blocks}", key="--blocks")
     tolerances = _tolerances(args)
-    if args.retries < 0:
-        raise ConfigError(f"must be >= 0, got {args.retries}", key="--retries")
+    retries = args.retries if args.retries is not None else 0 if args.ci else RETRIES
+    if retries < 0:
+        raise ConfigError(f"must be >= 0, got {retries}", key="--retries")
     if args.cpus is not None and not 1 <= args.cpus <= (os.cpu_count() or 1):
         raise ConfigError(f"must be 1 to {os.cpu_count()}, got {args.cpus}", key="--cpus")
     baseline = _load_baseline(args.compare) if args.compare else None
@@ -140,8 +146,9 @@ def run(args: argparse.Namespace) -> int:
                 "needs matplotlib: pip install 'bci-bridge[bench]'", key="--plot"
             ) from None
     quick = args.quick or args.ci
+    n_blocks = args.blocks if args.blocks is not None else CI_BLOCKS if args.ci else None
     opts = BenchOptions(
-        quick=quick, block_s=args.duration, blocks=args.blocks, peers=args.peers, cpus=args.cpus
+        quick=quick, block_s=args.duration, blocks=n_blocks, peers=args.peers, cpus=args.cpus
     )
     work = Path(tempfile.mkdtemp(prefix="bb-bench-", dir="/tmp"))
 
@@ -166,13 +173,13 @@ def run(args: argparse.Namespace) -> int:
             say(f"{s.name}: {s.channels} ch at {s.rate:g} Hz, {s.chunk_size} sample(s) per push")
             results[s.name], ages[s.name], blocks[s.name] = run_scenario(s, opts, work, say)
             results[s.name]["counters"] = counters[s.name]
-        for attempt in range(1, args.retries + 1 if baseline is not None else 1):
+        for attempt in range(1, retries + 1 if baseline is not None else 1):
             verdicts = compare({"scenarios": results}, baseline or {}, tolerances)
             again = [v.scenario for v in verdicts if v.status == "undecided"]
             if not again:
                 break
             for s in pick_scenarios(again):
-                say(f"{s.name}: the gate cannot decide yet; more blocks ({attempt}/{args.retries})")
+                say(f"{s.name}: the gate cannot decide yet; more blocks ({attempt}/{retries})")
                 results[s.name], ages[s.name], blocks[s.name] = run_scenario(
                     s, opts, work, say, prior=blocks[s.name]
                 )
@@ -218,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"\nnote: timings undecided (noise) in {', '.join(undecided)}: passed (--ci)")
         elif undecided:
             print(
-                f"\nundecided after {args.retries} retries: {', '.join(undecided)}; the machine "
+                f"\nundecided after {retries} retries: {', '.join(undecided)}; the machine "
                 "is too noisy for this tolerance: run on a quiet machine or with more --blocks"
             )
             code = 1

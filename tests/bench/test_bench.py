@@ -169,3 +169,27 @@ def test_floor_wearable_emits_log_band_power_every_hop_once_the_window_is_full()
     assert last[0, 0] > last[0, 1]  # 10 Hz: mu dominates
     assert last[1, 1] > last[1, 0]  # 20 Hz: beta dominates
     assert last[2].max() < last[0].min()  # the flat channel has the least power
+
+
+def test_floor_decode_window_is_the_last_second_of_filtered_samples(tmp_path: Path) -> None:
+    # The sliding window (no copy per step) must hold exactly the last `rate` samples, in
+    # order, across the point where it moves back to the start of its buffer.
+    from bci_bridge.bench.floor import _Filter
+
+    rate, c = 64, 3
+    model = str(eegnet_path(c, rate, float(rate), tmp_path))
+    step = _decode_step(argparse.Namespace(channels=c, rate=float(rate), model=model))
+    n = 4 * c * rate  # several trips round the buffer
+    data = np.random.default_rng(5).standard_normal((n, c)).astype(np.float32)
+    got = [step(data[i : i + 7]) for i in range(0, n, 7)]
+    rows = np.concatenate([g for g in got if g is not None])
+    filtered = _Filter(c, float(rate))(data).astype(np.float32)  # (c, n)
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    feed = session.get_inputs()[0].name
+    for k, end in enumerate(range(rate, n + 1)):
+        if k % 37:
+            continue  # a sample of the windows is enough
+        window = np.ascontiguousarray(filtered[:, end - rate : end])[None]
+        want = session.run(None, {feed: window})[0][0]
+        np.testing.assert_allclose(rows[k], want, rtol=1e-4, atol=1e-6)
+    assert rows.shape == (n - rate + 1, 2)
