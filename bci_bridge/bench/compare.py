@@ -88,8 +88,12 @@ def _ratios(entry: dict[str, Any], metric: str) -> list[float]:
     return [] if one is None else [float(one)]
 
 
-def _timing(v: Verdict, c: dict[str, Any], b: dict[str, Any], metric: str, tol: float) -> None:
+def _timing(
+    v: Verdict, c: dict[str, Any], b: dict[str, Any], metric: str, tol: float, at_least: float
+) -> None:
     then = b.get(metric)
+    if then is not None:
+        then = max(float(then), at_least)
     ratios = _ratios(c, metric)
     if then is None:
         v.checks[metric] = Check(None, None, None, "skipped")
@@ -133,6 +137,7 @@ def compare(
     tolerances: Tolerances,
     *,
     timings: bool = True,
+    hold_to_one: bool = False,
 ) -> list[Verdict]:
     """Compare two bench JSON documents.
 
@@ -144,6 +149,10 @@ def compare(
         Allowed growth of each median ratio over the baseline's.
     timings : bool
         Gate the timings (else only counters, lost samples and errors).
+    hold_to_one : bool
+        Take a baseline ratio below 1 as 1 (``--ci``: a baseline recorded while the floor had
+        bad luck must not turn later noise into failures; the full gate, on a quiet machine,
+        holds the baseline as it is).
 
     Returns
     -------
@@ -173,7 +182,7 @@ def compare(
             _counter(v, c, b, counter)
         if timings:
             for metric in TIMINGS:
-                _timing(v, c, b, metric, tolerances.of(metric))
+                _timing(v, c, b, metric, tolerances.of(metric), 1.0 if hold_to_one else 0.0)
         decisions = {k.decision for k in v.checks.values()}
         failed = "fail" in decisions or c.get("error") or c.get("samples_lost")
         v.status = "fail" if failed else "undecided" if "undecided" in decisions else "pass"

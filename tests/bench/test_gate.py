@@ -106,6 +106,17 @@ def test_compare_gates_p50_p99_and_cpu_each() -> None:
     assert {v.status for v in compare(current, base, ci)} == {"pass"}
 
 
+def test_ci_holds_a_lucky_baseline_ratio_to_one() -> None:
+    # A baseline where the floor had bad blocks (median 0.3) and an ordinary run at parity.
+    base = _doc(a=_entry([0.3] * 6))
+    run = _doc(a=_entry(_noisy(1.0, 6, 0.05, seed=10)))
+    ci = Tolerances(p50=1.0, p99=1.0, cpu=1.0)
+    assert compare(run, base, ci)[0].status == "fail"  # 1.0 > 0.3 x 2
+    assert compare(run, base, ci, hold_to_one=True)[0].status == "pass"  # 1.0 <= 1 x 2
+    gross = _doc(a=_entry(_noisy(3.0, 6, 0.05, seed=11)))
+    assert compare(gross, base, ci, hold_to_one=True)[0].status == "fail"
+
+
 def test_counters_are_gated_exactly() -> None:
     base = _doc(a=_entry([1.0] * 4))
     more = _entry([1.0] * 4, counters={"allocs_per_frame": 2, "bytes_allocated_per_frame": 512})
