@@ -5,8 +5,8 @@ invocation in blocks alternating with bci-bridge, moves with them. Per gated met
 ``p99`` of the end-to-end age, ``cpu`` cores used) the run has one ratio of bci-bridge over the
 floor per pair of blocks (``block_ratios``). The gate bootstraps an interval for their median
 (:mod:`bci_bridge.bench.bootstrap`) and holds it to ``baseline ratio x (1 + tolerance)``:
-``fail`` when the interval lies above, ``pass`` when at or below, ``undecided`` when it
-straddles (the CLI then runs more blocks, up to ``--retries`` times).
+``fail`` when the interval (of two pairs or more) lies above, ``pass`` when at or below,
+``undecided`` when it straddles (the CLI then runs more blocks, up to ``--retries`` times).
 
 Counters. ``allocs_per_frame`` and ``bytes_allocated_per_frame`` (:mod:`.counters`) are
 deterministic; any growth over the baseline fails, with no tolerance.
@@ -28,6 +28,8 @@ __all__ = ["COUNTERS", "TIMINGS", "Check", "Tolerances", "Verdict", "compare", "
 Status = Literal["pass", "fail", "undecided", "missing", "new"]
 #: Gated timing metrics: JSON key of the median ratio -> key in ``block_ratios``.
 TIMINGS = {"ratio_p50": "p50", "ratio_p99": "p99", "cpu_ratio": "cpu"}
+#: A timing fails only on the interval of at least this many pairs of blocks.
+MIN_BLOCKS_TO_FAIL = 2
 #: Deterministic counters, gated exactly.
 COUNTERS = ("allocs_per_frame", "bytes_allocated_per_frame")
 
@@ -79,33 +81,39 @@ def _scenarios(doc: Any, what: str) -> dict[str, Any]:
     return scenarios
 
 
-def _ratios(entry: dict[str, Any], metric: str) -> list[float]:
+def _ratios(entry: dict[str, Any], metric: str, steady: bool) -> list[float]:
     """Return the per-block ratios of a metric (the pooled ratio if the entry has no blocks)."""
-    per_block = entry.get("block_ratios", {}).get(TIMINGS[metric])
-    if per_block:
-        return [float(x) for x in per_block]
+    key = "block_ratios_steady" if steady and "block_ratios_steady" in entry else "block_ratios"
+    if key in entry:
+        return [float(x) for x in entry[key].get(TIMINGS[metric], [])]
     one = entry.get(metric)
     return [] if one is None else [float(one)]
 
 
 def _timing(
-    v: Verdict, c: dict[str, Any], b: dict[str, Any], metric: str, tol: float, at_least: float
+    v: Verdict, c: dict[str, Any], b: dict[str, Any], metric: str, tol: float, ci: bool
 ) -> None:
     then = b.get(metric)
-    if then is not None:
-        then = max(float(then), at_least)
-    ratios = _ratios(c, metric)
+    if then is not None and ci:
+        then = max(float(then), 1.0)
+    ratios = _ratios(c, metric, steady=ci)
     if then is None:
         v.checks[metric] = Check(None, None, None, "skipped")
         return
     if not ratios:
-        v.checks[metric] = Check(None, float(then), None, "skipped")
-        if not c.get("error"):
+        dropped = len(c.get("blocks", [])) // 2 if ci else c.get("pairs_dropped", 0)
+        v.checks[metric] = Check(None, float(then), None, "undecided" if dropped else "skipped")
+        if dropped:
+            who = "a chain" if ci else "the floor"
+            v.reasons.append(f"{metric}: {who} backlogged in every pair of blocks")
+        elif not c.get("error"):
             v.reasons.append(f"{metric} missing from this run")
         return
     limit = float(then) * (1.0 + tol)
     iv = median_interval(ratios)
     decision = decide(iv, limit)
+    if decision == "fail" and iv.n_blocks < MIN_BLOCKS_TO_FAIL:
+        decision = "undecided"  # one block is not an interval
     v.checks[metric] = Check(iv, float(then), limit, decision)
     span = f"median {iv.median:.3f} [{iv.low:.3f}, {iv.high:.3f}] over {iv.n_blocks} block(s)"
     if decision == "fail":
@@ -137,7 +145,7 @@ def compare(
     tolerances: Tolerances,
     *,
     timings: bool = True,
-    hold_to_one: bool = False,
+    ci: bool = False,
 ) -> list[Verdict]:
     """Compare two bench JSON documents.
 
@@ -149,10 +157,11 @@ def compare(
         Allowed growth of each median ratio over the baseline's.
     timings : bool
         Gate the timings (else only counters, lost samples and errors).
-    hold_to_one : bool
-        Take a baseline ratio below 1 as 1 (``--ci``: a baseline recorded while the floor had
-        bad luck must not turn later noise into failures; the full gate, on a quiet machine,
-        holds the baseline as it is).
+    ci : bool
+        The CI mode: take a baseline ratio below 1 as 1 (a baseline recorded while the floor
+        had bad luck must not turn later noise into failures), and gate on
+        ``block_ratios_steady`` (pairs where either chain backlogged left out). The full gate,
+        on a quiet machine, holds the baseline as it is and counts a bci-bridge backlog.
 
     Returns
     -------
@@ -182,7 +191,7 @@ def compare(
             _counter(v, c, b, counter)
         if timings:
             for metric in TIMINGS:
-                _timing(v, c, b, metric, tolerances.of(metric), 1.0 if hold_to_one else 0.0)
+                _timing(v, c, b, metric, tolerances.of(metric), ci)
         decisions = {k.decision for k in v.checks.values()}
         failed = "fail" in decisions or c.get("error") or c.get("samples_lost")
         v.status = "fail" if failed else "undecided" if "undecided" in decisions else "pass"

@@ -174,9 +174,7 @@ def run(args: argparse.Namespace) -> int:
             results[s.name], ages[s.name], blocks[s.name] = run_scenario(s, opts, work, say)
             results[s.name]["counters"] = counters[s.name]
         for attempt in range(1, retries + 1 if baseline is not None else 1):
-            verdicts = compare(
-                {"scenarios": results}, baseline or {}, tolerances, hold_to_one=args.ci
-            )
+            verdicts = compare({"scenarios": results}, baseline or {}, tolerances, ci=args.ci)
             again = [v.scenario for v in verdicts if v.status == "undecided"]
             if not again:
                 break
@@ -213,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nproblems in: {', '.join(broken)} (see 'error' and 'samples_lost')")
         code = 1
     if baseline is not None:
-        verdicts = compare(doc, baseline, tolerances, hold_to_one=args.ci)
+        verdicts = compare(doc, baseline, tolerances, ci=args.ci)
         print(
             f"\ncompared with {args.compare}: counters exact; median per-block ratios within "
             f"+{tolerances.p50:.0%} (p50), +{tolerances.p99:.0%} (p99), +{tolerances.cpu:.0%} "

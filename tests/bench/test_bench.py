@@ -75,7 +75,8 @@ def test_relay_end_to_end_accounts_for_every_sample(tmp_path: Path) -> None:
     assert r["ratio_p99"] == pytest.approx(r["e2e_ms"]["p99"] / r["floor_e2e_ms"]["p99"], 1e-3)
     assert r["cpu_cores"] > 0
     assert r["floor_cpu_cores"] > 0
-    assert r["cpu_ratio"] == pytest.approx(r["cpu_cores"] / r["floor_cpu_cores"], 1e-3)
+    # (cpu_cores is rounded to 4 decimals, of values near 0.05 core)
+    assert r["cpu_ratio"] == pytest.approx(r["cpu_cores"] / r["floor_cpu_cores"], 1e-2)
     assert 0 < r["rss_mb"] <= r["chain_rss_mb"]
     assert 0 < r["floor_rss_mb"] <= r["floor_chain_rss_mb"]
     assert r["startup_s"] > 0
