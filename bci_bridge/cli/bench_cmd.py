@@ -58,8 +58,9 @@ def add_parser(sub: Any) -> None:
         "--ci",
         action="store_true",
         help="CI on a loaded machine: short blocks; with --compare, the allocation counters "
-        f"are gated exactly and the timings only against gross regressions (+{CI_TOLERANCE:.0%}, "
-        "decided by the bootstrap interval); a timing the interval cannot decide passes",
+        "are gated exactly and the timings only against gross regressions "
+        f"(+{CI_TOLERANCE * 100:.0f}%%, decided by the bootstrap interval); a timing the "
+        "interval cannot decide passes",
     )
     for metric, default, what in (
         ("", TOLERANCE_P50, "the median per-block p50 ratio"),
@@ -87,8 +88,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--cpus",
         type=int,
-        help="pin each scenario's processes to this many cores (os.sched_setaffinity), e.g. 1 "
-        "to mimic a small board",
+        help="pin each chain's processes (not the producer and the client) to this many cores "
+        "(os.sched_setaffinity), e.g. 1 to mimic a small board",
     )
     p.set_defaults(func=run)
 

@@ -88,6 +88,14 @@ def test_relay_end_to_end_accounts_for_every_sample(tmp_path: Path) -> None:
     assert r["stages"]["node.bandpass_ms"]["p50"] > 0
 
 
+def test_help_lists_the_gate_options() -> None:
+    proc = _bench("--help")
+    assert proc.returncode == 0, proc.stderr
+    for flag in ("--ci", "--tolerance-p99", "--tolerance-cpu", "--retries", "--cpus"):
+        assert flag in proc.stdout
+    assert "spikes-1024x30000" in proc.stdout
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     proc = _bench("relay-64x9", "--json", str(tmp_path / "x.json"))
     assert proc.returncode == 2

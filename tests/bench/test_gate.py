@@ -197,7 +197,9 @@ def test_compare_refuses_what_is_not_bench_json_and_negative_tolerances() -> Non
         Tolerances(p50=0.1, p99=0.1, cpu=-0.1)
 
 
-@pytest.mark.parametrize("name", ["relay-64x250", "wide-1024x30000", "wearable-8x250"])
+@pytest.mark.parametrize(
+    "name", ["relay-64x250", "wide-1024x30000", "spikes-1024x30000", "wearable-8x250"]
+)
 def test_counters_are_deterministic_and_see_the_output(name: str) -> None:
     s = SCENARIOS[name]
     first, second = measure_counters(s), measure_counters(s)
