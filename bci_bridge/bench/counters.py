@@ -32,8 +32,10 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import threading
 import tomllib
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +135,7 @@ def _replay(
     k = s.chunk_size
     pool = [(rng.standard_normal((k, s.channels)) * 10.0).astype(np.float32) for _ in range(POOL)]
     topic = f"data.{stream}".encode()
-    handle = runtime._handle
+    handle = _frame_handler(runtime)
     warmup = _warmup_frames(s)
     peaks: list[int] = []
     blocks: list[int] = []
@@ -177,6 +179,31 @@ def _replay(
         "frames_probed": i + 1 - warmup - measured,
         "outputs_probed": len(blocks),
     }
+
+
+def _frame_handler(runtime: Runtime) -> Callable[[list[Any]], None]:
+    """Return the runtime's handling of one received frame, nodes and outputs included.
+
+    The runtime's receive loop is not used (it blocks and times); its per-frame steps are,
+    through private methods: this adapter is the one place that knows them, and the counter
+    tests fail loudly (no output probed, or a refused replay) if they move. A runtime that
+    queues frames on receive and runs its nodes on the queue (``_run_queued``) gets that
+    second step called after each frame.
+    """
+    handle: Callable[[list[Any]], None] = runtime._handle
+    run_queued: Callable[..., Any] | None = getattr(runtime, "_run_queued", None)
+    tick: Callable[[], None] | None = getattr(runtime, "_tick_zmq", None)
+    if run_queued is None:
+        return handle
+    never = threading.Event()
+
+    def handle_and_run(parts: list[Any]) -> None:
+        if tick is not None:
+            tick()
+        handle(parts)
+        run_queued(never)
+
+    return handle_and_run
 
 
 class _Ticks:
