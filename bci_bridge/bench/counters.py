@@ -22,7 +22,8 @@ is traced with :mod:`tracemalloc`:
 
 The first two are pure functions of the code path and the frame shapes: the runtime's clocks
 are replaced by fixed ticks during the replay, so that no timing-dependent branch changes what
-is allocated, and no cyclic collection can strike mid-frame. So the gate holds them to the
+is allocated, no cyclic collection can strike mid-frame, and each probed frame starts once the
+outputs that left without a copy were released by pyzmq's thread. So the gate holds them to the
 baseline with no tolerance. The relay and wearable scenarios read LSL in the runtime process
 when timed; here every scenario enters through the ZeroMQ input, the frame format they share.
 """
@@ -33,6 +34,7 @@ import gc
 import itertools
 import math
 import threading
+import time
 import tomllib
 import tracemalloc
 from collections.abc import Callable
@@ -53,6 +55,8 @@ __all__ = ["measure_counters"]
 
 #: Frames measured after the warm-up.
 MEASURED = 24
+#: Longest wait for buffers sent without a copy to be released (seconds).
+SETTLE_S = 0.2
 #: At most this many frames in the probe's pass.
 MAX_PROBED = 2000
 #: Distinct seeded chunks cycled through (so that no frame's data is allocated while measured).
@@ -79,12 +83,18 @@ def measure_counters(
     cache_dir : Path, optional
         Where the scenario's ONNX model is cached.
 
+    Raises
+    ------
+    RuntimeError
+        If the runtime refused a replayed frame, a node raised, or no output came.
+
     Returns
     -------
     dict
-        ``allocs_per_frame`` (blocks) and ``bytes_allocated_per_frame`` (bytes), see the module
-        docstring; ``peak_bytes_per_frame`` (reported, not gated: small Python objects make it
-        move by a few hundred bytes); ``frames_probed`` and the ``outputs_probed`` among them.
+        ``allocs_per_frame`` (numpy buffers) and ``bytes_allocated_per_frame`` (bytes), see
+        the module docstring; ``peak_bytes_per_frame`` (reported, not gated: small Python
+        objects move it by a few hundred bytes); ``frames_probed`` and the ``outputs_probed``
+        among them.
     """
     ctx: zmq.Context[Any] = zmq.Context()
     tag = f"{id(ctx):x}"
@@ -143,40 +153,50 @@ def _replay(
     # Two passes after the warm-up: peaks with the probe idle (its snapshots allocate), then
     # the probe's counts, until ``measured`` frames gave an output (band power: every hop).
     total = warmup + measured + MAX_PROBED
-    for i, data in zip(range(total), itertools.cycle(pool), strict=False):
-        if len(blocks) >= measured:
-            break
-        ts = (np.arange(i * k, (i + 1) * k, dtype=np.float64) + 1.0) / s.rate
-        send.send_multipart(encode_data(topic, data, ts, i, i * k, 0.0), copy=False)
-        del ts
-        if i < warmup:
+    probed = quiet = 0
+    try:
+        for i, data in zip(range(total), itertools.cycle(pool), strict=False):
+            if len(blocks) >= measured:
+                break
+            ts = (np.arange(i * k, (i + 1) * k, dtype=np.float64) + 1.0) / s.rate
+            send.send_multipart(encode_data(topic, data, ts, i, i * k, 0.0), copy=False)
+            del ts
+            if i < warmup:
+                handle(recv.recv_multipart(copy=False))
+                continue
+            if i == warmup:  # no cyclic collection mid-frame: it would free blocks at random
+                gc.collect()
+                gc.disable()
+                tracemalloc.start()
+            if i < warmup + measured:
+                tracemalloc.reset_peak()
+                before = tracemalloc.get_traced_memory()[0]
+                handle(recv.recv_multipart(copy=False))
+                peaks.append(tracemalloc.get_traced_memory()[1] - before)
+                continue
+            if probed == 0:
+                time.sleep(SETTLE_S)
+                quiet = _arrays()[0]
+            _settle(quiet)
+            probe.arm()
             handle(recv.recv_multipart(copy=False))
-            continue
-        if i == warmup:  # no cyclic collection mid-frame: it would free blocks at random
-            gc.collect()
-            gc.disable()
-            tracemalloc.start()
-        if i < warmup + measured:
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            handle(recv.recv_multipart(copy=False))
-            peaks.append(tracemalloc.get_traced_memory()[1] - before)
-            continue
-        probe.arm()
-        handle(recv.recv_multipart(copy=False))
-        if probe.blocks is not None:
-            blocks.append(probe.blocks)
-            held.append(probe.bytes)
-        probe.disarm()
-    tracemalloc.stop()
-    gc.enable()
+            probed += 1
+            if probe.blocks is not None:
+                blocks.append(probe.blocks)
+                held.append(probe.bytes)
+            probe.disarm()
+    finally:
+        tracemalloc.stop()
+        gc.enable()
     if state.frames_malformed or state.samples_lost or runtime.nodes[output_node(s)].errors:
         raise RuntimeError(f"{s.name}: the replay was refused: {runtime.summary()}")
+    if not blocks:
+        raise RuntimeError(f"{s.name}: no output in {probed} replayed frames: {runtime.summary()}")
     return {
-        "allocs_per_frame": int(np.median(blocks)) if blocks else 0,
-        "bytes_allocated_per_frame": int(np.median(held)) if held else 0,
+        "allocs_per_frame": int(np.median(blocks)),
+        "bytes_allocated_per_frame": int(np.median(held)),
         "peak_bytes_per_frame": int(np.median(peaks)),
-        "frames_probed": i + 1 - warmup - measured,
+        "frames_probed": probed,
         "outputs_probed": len(blocks),
     }
 
@@ -204,6 +224,18 @@ def _frame_handler(runtime: Runtime) -> Callable[[list[Any]], None]:
         run_queued(never)
 
     return handle_and_run
+
+
+def _settle(quiet: int) -> None:
+    """Wait (up to :data:`SETTLE_S`) until no more numpy buffers are alive than ``quiet``.
+
+    An output of 64 KiB or more leaves without a copy: pyzmq holds it until libzmq is done
+    with it and releases it from its own thread, a moment later. Counting before that would
+    count it in the next frame's baseline.
+    """
+    deadline = time.monotonic() + SETTLE_S
+    while _arrays()[0] > quiet and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 class _Ticks:
