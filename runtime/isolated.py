@@ -309,7 +309,8 @@ class IsolatedNode(Node):
                     self.bad_outputs += 1
                     self._failed(ModuleOutputError(self.name, problem), None)
                     return
-                self._last_good = out
+                if self._keeps_last:
+                    self._last_good = out
                 self._emit(out)
                 for child in self.children:
                     child.run([out])

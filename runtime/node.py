@@ -42,6 +42,7 @@ class Node:
     __slots__ = (
         "_budget_ns",
         "_check",
+        "_keeps_last",
         "_last_good",
         "_perf",
         "_step",
@@ -74,6 +75,7 @@ class Node:
         self._perf = time.perf_counter_ns
         self._check: OutputCheck
         self._last_good: Chunk | None = None
+        self._keeps_last = config.on_overrun == "fallback"
         self.policy = Policy(config)
         self.children: list[Node] = []
         self.sinks: list[Sink] = []
@@ -160,7 +162,8 @@ class Node:
             self.bad_outputs += 1
             self._failed(ModuleOutputError(self.name, problem), None)
             return None
-        self._last_good = out
+        if self._keeps_last:  # fallback re-emits it; other policies hold no output alive
+            self._last_good = out
         return out
 
     def _emit(self, out: Chunk) -> None:
@@ -199,7 +202,8 @@ class Node:
             self.bad_outputs += 1
             self._failed(ModuleOutputError(self.name, problem), None)
             return
-        self._last_good = out
+        if self._keeps_last:
+            self._last_good = out
         self._emit(out)
         for child in self.children:
             child.run([out])

@@ -13,8 +13,8 @@ filters downstream for the rest of a run. Each input has a policy, ``on_nonfinit
     Deliver the samples unchanged (the modules see the NaNs); still counted.
 
 The check costs ``isfinite`` into a preallocated mask and a count of it per chunk when every
-sample is finite (the steady state): no allocation, no copy, the chunk goes on as it came (and
-is kept by reference: its last row is what ``hold`` repeats if the next chunk needs it). Only
+sample is finite (the steady state): no allocation, the chunk goes on as it came (its last row
+is copied into a buffer of the filter's: what ``hold`` repeats if the next chunk needs it). Only
 a chunk that holds a non-finite value is copied and repaired, vectorised. Integer streams
 cannot hold non-finite values and pass untouched.
 """
@@ -56,15 +56,16 @@ class NonFiniteFilter:
         Non-finite values, over all channels.
     """
 
-    __slots__ = ("_float", "_mask", "_policy", "_prev", "samples", "values")
+    __slots__ = ("_float", "_last", "_mask", "_policy", "samples", "values")
 
     def __init__(self, policy: str, info: StreamInfo) -> None:
         if policy not in POLICIES:
             raise ValueError(f"on_nonfinite must be one of {POLICIES}, got {policy!r}")
         self._policy = policy
         self._float = info.np_dtype.kind == "f"
-        # The last chunk delivered (every value finite): its last row is what ``hold`` repeats.
-        self._prev = np.zeros((1, info.n_channels), info.np_dtype if self._float else np.float64)
+        # The last row delivered (every value finite): what ``hold`` repeats. A copy in a
+        # buffer of its own, so that no received frame is kept alive for it.
+        self._last = np.zeros(info.n_channels, info.np_dtype if self._float else np.float64)
         # The finite-value mask: room for a second of samples, grown if a chunk is bigger.
         self._mask = np.empty((max(64, math.ceil(info.sfreq)), info.n_channels), bool)
         self.samples = 0
@@ -97,7 +98,8 @@ class NonFiniteFilter:
         finite = self._mask[:n]
         np.isfinite(data, out=finite)
         if np.count_nonzero(finite) == finite.size:
-            self._prev = data
+            if n:
+                self._last[:] = data[n - 1]
             return data, timestamps
         return self._repair(data, timestamps, finite)
 
@@ -128,6 +130,6 @@ class NonFiniteFilter:
         out = data[np.maximum(rows, 0), np.arange(c)]
         never = rows < 0
         if never.any():
-            out[never] = np.broadcast_to(self._prev[-1], (n, c))[never]
-        self._prev = out
+            out[never] = np.broadcast_to(self._last, (n, c))[never]
+        self._last[:] = out[n - 1]
         return out, timestamps

@@ -159,12 +159,14 @@ class CpuMeter:
     reading if it already ran at :meth:`start`.
     """
 
-    def __init__(self, children: list[Child]) -> None:
+    def __init__(self, children: list[Child], main: Child | None = None) -> None:
         self._roots = [psutil.Process(c.pid) for c in children]
+        self._main = psutil.Process(main.pid) if main is not None else None
         self._cpu_by: dict[tuple[int, float], float] = {}
         self._t0 = 0.0
         self._cpu0 = 0.0
         self.rss_peak_mb = 0.0
+        self.main_rss_peak_mb = 0.0
 
     def _tree(self) -> list[psutil.Process]:
         procs: list[psutil.Process] = []
@@ -192,11 +194,18 @@ class CpuMeter:
         self._cpu0 = self._cpu()
 
     def sample_rss(self) -> None:
-        """Record the summed resident memory now, keeping the peak (MB); read CPU too."""
+        """Record the peaks of resident memory (MB): all processes summed, the main one alone.
+
+        Reads CPU too.
+        """
+        main = self._main.pid if self._main is not None else -1
         total = 0
         for p in self._tree():
             with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                total += p.memory_info().rss
+                rss = p.memory_info().rss
+                total += rss
+                if p.pid == main:
+                    self.main_rss_peak_mb = max(self.main_rss_peak_mb, rss / 2**20)
         self.rss_peak_mb = max(self.rss_peak_mb, total / 2**20)
         self._cpu()  # so that a child ending before :meth:`cores` keeps most of its time
 

@@ -1,14 +1,18 @@
-"""The regression gate: compare a run's ratios to the floor against a baseline's.
+"""The regression gate: a run's per-block ratios and counters against a baseline's.
 
-Absolute times move with the machine and its load; the floor, run in the same invocation and
-alternating with bci-bridge, moves with them. So the gate compares ``ratio_p50`` and
-``ratio_p99`` (bci-bridge over the floor): a scenario fails when a ratio exceeds the
-baseline's by more than the tolerance (``current > max(baseline, 1) * (1 + tolerance)``), or
-when it lost samples, or could not run. A baseline ratio below 1 (bci-bridge faster than the
-floor in that run: the floor's block was hit by noise) is held to 1, so that one lucky
-baseline does not fail every later run. A scenario in the baseline but not in the run is reported as
-missing (not a failure: the run may have picked scenarios); one in the run but not in the
-baseline is reported as new.
+Timings. Absolute times move with the machine and its load; the floor, run in the same
+invocation in blocks alternating with bci-bridge, moves with them. Per gated metric (``p50``,
+``p99`` of the end-to-end age, ``cpu`` cores used) the run has one ratio of bci-bridge over the
+floor per pair of blocks (``block_ratios``). The gate bootstraps an interval for their median
+(:mod:`bci_bridge.bench.bootstrap`) and holds it to ``baseline ratio x (1 + tolerance)``:
+``fail`` when the interval (of two pairs or more) lies above, ``pass`` when at or below,
+``undecided`` when it straddles (the CLI then runs more blocks, up to ``--retries`` times).
+
+Counters. ``allocs_per_frame`` and ``bytes_allocated_per_frame`` (:mod:`.counters`) are
+deterministic; any growth over the baseline fails, with no tolerance.
+
+A scenario also fails when it lost samples or could not run. A scenario in the baseline but not
+in the run is ``missing`` (the run may have picked scenarios); one in the run only is ``new``.
 """
 
 from __future__ import annotations
@@ -16,12 +20,48 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bci_bridge.bench.bootstrap import Interval, decide, median_interval
 from bci_bridge.errors import ConfigError
 
-__all__ = ["Verdict", "compare", "format_verdicts"]
+__all__ = ["COUNTERS", "TIMINGS", "Check", "Tolerances", "Verdict", "compare", "format_verdicts"]
 
-Status = Literal["pass", "fail", "missing", "new"]
-_METRICS = ("ratio_p50", "ratio_p99")
+Status = Literal["pass", "fail", "undecided", "missing", "new"]
+#: Gated timing metrics: JSON key of the median ratio -> key in ``block_ratios``.
+TIMINGS = {"ratio_p50": "p50", "ratio_p99": "p99", "cpu_ratio": "cpu"}
+#: A timing fails only on the interval of at least this many pairs of blocks.
+MIN_BLOCKS_TO_FAIL = 2
+#: Deterministic counters, gated exactly.
+COUNTERS = ("allocs_per_frame", "bytes_allocated_per_frame")
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerances:
+    """Allowed relative growth of each median ratio over the baseline's (0.2: +20 %)."""
+
+    p50: float
+    p99: float
+    cpu: float
+
+    def __post_init__(self) -> None:
+        for key in ("p50", "p99", "cpu"):
+            value = getattr(self, key)
+            if not value >= 0:
+                raise ConfigError(f"must be >= 0, got {value}", key=f"--tolerance-{key}")
+
+    def of(self, metric: str) -> float:
+        """Return the tolerance of a key of :data:`TIMINGS`."""
+        tol: float = getattr(self, TIMINGS[metric])
+        return tol
+
+
+@dataclass(slots=True)
+class Check:
+    """One gated number: the run's value (or interval), the baseline's, the limit, the call."""
+
+    now: Interval | float | None
+    baseline: float | None
+    limit: float | None
+    decision: Literal["pass", "fail", "undecided", "skipped"]
 
 
 @dataclass(slots=True)
@@ -31,7 +71,7 @@ class Verdict:
     scenario: str
     status: Status
     reasons: list[str] = field(default_factory=list)
-    values: dict[str, tuple[float | None, float | None, float]] = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)
 
 
 def _scenarios(doc: Any, what: str) -> dict[str, Any]:
@@ -41,11 +81,71 @@ def _scenarios(doc: Any, what: str) -> dict[str, Any]:
     return scenarios
 
 
+def _ratios(entry: dict[str, Any], metric: str, steady: bool) -> list[float]:
+    """Return the per-block ratios of a metric (the pooled ratio if the entry has no blocks)."""
+    key = "block_ratios_steady" if steady and "block_ratios_steady" in entry else "block_ratios"
+    if key in entry:
+        return [float(x) for x in entry[key].get(TIMINGS[metric], [])]
+    one = entry.get(metric)
+    return [] if one is None else [float(one)]
+
+
+def _timing(
+    v: Verdict, c: dict[str, Any], b: dict[str, Any], metric: str, tol: float, ci: bool
+) -> None:
+    then = b.get(metric)
+    if then is not None and ci:
+        then = max(float(then), 1.0)
+    ratios = _ratios(c, metric, steady=ci)
+    if then is None:
+        v.checks[metric] = Check(None, None, None, "skipped")
+        return
+    if not ratios:
+        dropped = len(c.get("blocks", [])) // 2 if ci else c.get("pairs_dropped", 0)
+        v.checks[metric] = Check(None, float(then), None, "undecided" if dropped else "skipped")
+        if dropped:
+            who = "a chain" if ci else "the floor"
+            v.reasons.append(f"{metric}: {who} backlogged in every pair of blocks")
+        elif not c.get("error"):
+            v.reasons.append(f"{metric} missing from this run")
+        return
+    limit = float(then) * (1.0 + tol)
+    iv = median_interval(ratios)
+    decision = decide(iv, limit)
+    if decision == "fail" and iv.n_blocks < MIN_BLOCKS_TO_FAIL:
+        decision = "undecided"  # one block is not an interval
+    v.checks[metric] = Check(iv, float(then), limit, decision)
+    span = f"median {iv.median:.3f} [{iv.low:.3f}, {iv.high:.3f}] over {iv.n_blocks} block(s)"
+    if decision == "fail":
+        v.reasons.append(f"{metric} {span} > {limit:.3f} (baseline {then:.3f} + {tol:.0%})")
+    elif decision == "undecided":
+        v.reasons.append(f"{metric} {span} straddles {limit:.3f}: needs more blocks")
+
+
+def _counter(v: Verdict, c: dict[str, Any], b: dict[str, Any], name: str) -> None:
+    then = b.get("counters", {}).get(name)
+    now = c.get("counters", {}).get(name)
+    if then is None:
+        v.checks[name] = Check(now, None, None, "skipped")
+        return
+    if now is None:
+        v.checks[name] = Check(None, then, then, "skipped")
+        if not c.get("error"):
+            v.reasons.append(f"{name} missing from this run")
+        return
+    decision: Literal["pass", "fail"] = "fail" if now > then else "pass"
+    v.checks[name] = Check(now, then, then, decision)
+    if decision == "fail":
+        v.reasons.append(f"{name} {now} > baseline {then} (no tolerance: a new allocation?)")
+
+
 def compare(
     current: dict[str, Any],
     baseline: dict[str, Any],
-    tolerance: float,
-    tolerance_p99: float | None = None,
+    tolerances: Tolerances,
+    *,
+    timings: bool = True,
+    ci: bool = False,
 ) -> list[Verdict]:
     """Compare two bench JSON documents.
 
@@ -53,27 +153,28 @@ def compare(
     ----------
     current, baseline : dict
         Parsed bench JSON (``{"meta": ..., "scenarios": {name: {...}}}``).
-    tolerance : float
-        Allowed relative growth of ``ratio_p50`` (0.25: up to 25 % above the baseline's).
-    tolerance_p99 : float, optional
-        The same for ``ratio_p99``, noisier; default ``2 * tolerance``.
+    tolerances : Tolerances
+        Allowed growth of each median ratio over the baseline's.
+    timings : bool
+        Gate the timings (else only counters, lost samples and errors).
+    ci : bool
+        The CI mode: take a baseline ratio below 1 as 1 (a baseline recorded while the floor
+        had bad luck must not turn later noise into failures), and gate on
+        ``block_ratios_steady`` (pairs where either chain backlogged left out). The full gate,
+        on a quiet machine, holds the baseline as it is and counts a bci-bridge backlog.
 
     Returns
     -------
     list of Verdict
-        One per scenario of either document: baseline order, then new ones.
+        One per scenario of either document: baseline order, then new ones. The status is
+        ``fail`` if any check fails, else ``undecided`` if a timing interval straddles its limit,
+        else ``pass``.
 
     Raises
     ------
     ConfigError
-        If either document is not bench JSON or a tolerance is negative.
+        If either document is not bench JSON.
     """
-    if not tolerance >= 0 or (tolerance_p99 is not None and not tolerance_p99 >= 0):
-        raise ConfigError(f"tolerance must be >= 0, got {tolerance}", key="--tolerance")
-    tols = {
-        "ratio_p50": tolerance,
-        "ratio_p99": 2 * tolerance if tolerance_p99 is None else tolerance_p99,
-    }
     cur, base = _scenarios(current, "the run"), _scenarios(baseline, "the baseline")
     verdicts: list[Verdict] = []
     for name, b in base.items():
@@ -84,26 +185,16 @@ def compare(
         v = Verdict(name, "pass")
         if c.get("error"):
             v.reasons.append(f"could not run: {str(c['error']).splitlines()[0]}")
-        lost = c.get("samples_lost")
-        if lost:
-            v.reasons.append(f"lost {lost} samples")
-        for metric in _METRICS:
-            now, then, tol = c.get(metric), b.get(metric), tols[metric]
-            v.values[metric] = (now, then, tol)
-            if then is None:
-                continue  # the baseline has no number to hold this run to
-            if now is None:
-                if not c.get("error"):
-                    v.reasons.append(f"{metric} missing from this run")
-                continue
-            held = max(then, 1.0)
-            limit = held * (1 + tol)
-            if now > limit:
-                v.reasons.append(
-                    f"{metric} {now:.3f} > {limit:.3f} (baseline {held:.3f} + {tol:.0%})"
-                )
-        if v.reasons:
-            v.status = "fail"
+        if c.get("samples_lost"):
+            v.reasons.append(f"lost {c['samples_lost']} samples")
+        for counter in COUNTERS:
+            _counter(v, c, b, counter)
+        if timings:
+            for metric in TIMINGS:
+                _timing(v, c, b, metric, tolerances.of(metric), ci)
+        decisions = {k.decision for k in v.checks.values()}
+        failed = "fail" in decisions or c.get("error") or c.get("samples_lost")
+        v.status = "fail" if failed else "undecided" if "undecided" in decisions else "pass"
         verdicts.append(v)
     verdicts += [
         Verdict(name, "new", ["not in the baseline; nothing to compare"])
@@ -113,24 +204,22 @@ def compare(
     return verdicts
 
 
+def _cell(check: Check | None) -> str:
+    if check is None or (check.decision == "skipped" and check.now is None):
+        return "-"
+    now = check.now
+    shown = f"{now.median:.3f}" if isinstance(now, Interval) else f"{now}"
+    then = "-" if check.baseline is None else f"{check.baseline:g}"
+    return f"{shown}/{then}"
+
+
 def format_verdicts(verdicts: list[Verdict]) -> str:
-    """Return a table: scenario, status, each ratio now vs. baseline, and why."""
-    head = (
-        f"{'scenario':<17} {'status':<8} {'ratio_p50 now/base':>19} {'ratio_p99 now/base':>19}  why"
-    )
+    """Return a table: scenario, status, each gated number now/baseline, and why."""
+    cols = [*TIMINGS, "allocs_per_frame"]
+    head = f"{'scenario':<17} {'status':<9} " + " ".join(f"{c:>17}" for c in cols) + "  why"
     rows = [head, "-" * len(head)]
-
-    def fmt(x: float | None) -> str:
-        return "-" if x is None else f"{x:.3f}"
-
-    def cell(v: Verdict, m: str) -> str:
-        now, then, _ = v.values.get(m, (None, None, 0.0))
-        return f"{fmt(now)} / {fmt(then)}"
-
     for v in verdicts:
         why = "; ".join(v.reasons) or "within tolerance"
-        rows.append(
-            f"{v.scenario:<17} {v.status.upper():<8} {cell(v, 'ratio_p50'):>19} "
-            f"{cell(v, 'ratio_p99'):>19}  {why}"
-        )
+        cells = " ".join(f"{_cell(v.checks.get(c)):>17}" for c in cols)
+        rows.append(f"{v.scenario:<17} {v.status.upper():<9} {cells}  {why}")
     return "\n".join(rows)

@@ -8,11 +8,13 @@ Three roles, each a process (``python -m bci_bridge.bench.floor ROLE ...``):
     same command line as a relay peer (see :mod:`bci_bridge.bench.peers`).
 ``bridge --in NAME --endpoint EP``
     LSL in, ZeroMQ out (:mod:`bci_bridge.bench.rawwire` framing), once a subscriber is there.
-``worker --work {decode,wide,wearable} --in EP --out EP --channels N --rate HZ [--model PATH]``
-    ZeroMQ in, the scenario's work, ZeroMQ out. ``decode``: band-pass, then the model on
+``worker --work WORK --in EP --out EP --channels N --rate HZ [--model PATH]``
+    ZeroMQ in, the scenario's work, ZeroMQ out. ``WORK``: ``decode``: band-pass, then the model on
     the latest 1 s window at every sample once the window is full (one onnxruntime thread).
     ``wide``: common average reference. ``wearable``: band-pass, then log band power (8-13
-    and 13-30 Hz, 1 s window) every 0.1 s once the window is full. With ``--lsl-in``,
+    and 13-30 Hz, 1 s window) every 0.1 s once the window is full. ``spikes``: common
+    average, 250-5000 Hz band-pass, threshold crossings at -4.5 x a running RMS, counts per
+    1 ms bin. With ``--lsl-in``,
     ``--in`` names an LSL stream that the worker pulls itself: one process, no bridge (the
     wearable scenario).
 
@@ -190,25 +192,31 @@ def _decode_step(args: argparse.Namespace) -> Callable[[npt.NDArray[Any]], _F32 
     run = session.run
     c, t = args.channels, round(args.rate)
     filt = _Filter(c, args.rate)
-    ring = np.zeros((c, 2 * t), np.float32)
-    x = np.zeros((1, c, t), np.float32)
-    pos = filled = 0
+    # A sliding window with no copy per step: the (c, t) window is the run buf[p : p + c*t]
+    # read as rows of t. Sliding by one sample is p += 1 after writing the new sample of
+    # channel ch at p + (ch + 1) * t (the cell that held channel ch + 1's oldest sample): one
+    # strided write of c values. The window moves back to the start once per c*t samples.
+    size = c * t
+    buf = np.zeros(2 * size + t, np.float32)
+    p = filled = 0
     for _ in range(3):
-        run(None, {feed: x})
+        run(None, {feed: buf[:size].reshape(1, c, t)})
 
     def step(data: npt.NDArray[Any]) -> _F32 | None:
-        nonlocal pos, filled
-        y = filt(data)
-        out = np.empty((data.shape[0], 2), np.float32)
+        nonlocal p, filled
+        y = filt(data).astype(np.float32)
+        n = y.shape[1]
+        out = np.empty((n, 2), np.float32)
         k = 0
-        for i in range(data.shape[0]):
-            ring[:, pos] = y[:, i]
-            ring[:, pos + t] = y[:, i]
-            pos = (pos + 1) % t
+        for i in range(n):  # the model runs at every sample: one call each
+            if p + 1 + size > buf.size:
+                buf[:size] = buf[p : p + size]
+                p = 0
+            buf[p + t : p + t + size : t] = y[:, i]
+            p += 1
             filled += 1
             if filled >= t:  # like the onnx module: once the window is full, every sample
-                np.copyto(x[0], ring[:, pos : pos + t])
-                out[k] = run(None, {feed: x})[0][0]
+                out[k] = run(None, {feed: buf[p : p + size].reshape(1, c, t)})[0][0]
                 k += 1
         return out[:k] if k else None
 
@@ -234,26 +242,78 @@ def _wearable_step(args: argparse.Namespace) -> Callable[[npt.NDArray[Any]], _F3
     scale = 2.0 / (args.rate * float(np.sum(window**2)))
     # Like the bandpower module: a row once the window is full, then one every hop.
     state = {"pos": 0, "until": t}
+    steps = np.arange(4096)
 
     def step(data: npt.NDArray[Any]) -> _F32 | None:
         y = filt(data)
-        emit = False
-        for i in range(data.shape[0]):
-            pos = state["pos"]
-            ring[:, pos] = y[:, i]
-            ring[:, pos + t] = y[:, i]
-            state["pos"] = (pos + 1) % t
-            state["until"] -= 1
-            if state["until"] == 0:
-                state["until"] = hop
-                emit = True
-        if not emit:
+        n = y.shape[1]
+        cols = steps[:n] + state["pos"]
+        cols %= t
+        ring[:, cols] = y  # each sample twice, so the window is one slice
+        ring[:, cols + t] = y
+        state["pos"] = (state["pos"] + n) % t
+        until = state["until"]
+        if n < until:
+            state["until"] = until - n
             return None
+        state["until"] = hop - (n - until) % hop
         pos = state["pos"]
         psd = np.abs(np.fft.rfft(ring[:, pos : pos + t] * window, axis=1)) ** 2 * scale
         power = np.stack([psd[:, m].mean(axis=1) for m in bands], axis=1)
         out: _F32 = np.log10(np.maximum(power, 1e-30)).reshape(1, -1).astype(np.float32)
         return out
+
+    return step
+
+
+def _spikes_step(args: argparse.Namespace) -> Callable[[npt.NDArray[Any]], _F32 | None]:
+    """Return the spikes work: common average, band-pass, -4.5 x RMS crossings, 1 ms counts.
+
+    The same work as ``reref`` then ``spikes`` (see :mod:`decoders.spikes`), written by hand:
+    one float64 scratch block, the compiled SOS loop, whole bins vectorised, a carry of the
+    samples of an unfinished bin; the RMS is updated once per bin from the bin's mean square.
+    """
+    from scipy.signal import butter, sosfilt_zi
+
+    c, rate = args.channels, args.rate
+    b = max(1, round(0.001 * rate))
+    alpha = min(1.0, b / rate)  # 1 s time constant
+    kernel = _kernel()
+    sos = np.ascontiguousarray(butter(2, (250.0, 5000.0), btype="bandpass", fs=rate, output="sos"))
+    zi_unit = np.ascontiguousarray(sosfilt_zi(sos))
+    state = np.zeros((c, sos.shape[0], 2))
+    x = np.empty((c, 4096 + b))
+    scratch = np.empty(c * 4096)
+    ms = np.full(c, np.nan)
+    prev = np.zeros(c, bool)
+    carry = {"n": 0, "primed": 0}
+
+    def step(data: npt.NDArray[Any]) -> _F32 | None:
+        n, held = data.shape[0], carry["n"]
+        total = held + n
+        y = scratch[: c * n].reshape(c, n)  # C-contiguous, as the compiled loop needs
+        np.subtract(data.T, data.mean(axis=1, dtype=np.float64), out=y)
+        if not carry["primed"]:
+            np.multiply(zi_unit, y[:, 0, None, None], out=state)
+            carry["primed"] = 1
+        kernel(sos, y, state)
+        x[:, held:total] = y
+        k = total // b
+        out = np.zeros((k, c), np.float32)
+        for j in range(k):
+            seg = x[:, j * b : (j + 1) * b]
+            if not np.isnan(ms[0]):
+                below = seg < -4.5 * np.sqrt(ms)[:, None]
+                starts = np.flatnonzero(below[:, 1:] > below[:, :-1]) // max(1, b - 1)
+                out[j] = (below[:, 0] & ~prev) + np.bincount(starts, minlength=c)
+                prev[:] = below[:, -1]
+            mean_sq = np.einsum("ij,ij->i", seg, seg) / b
+            ms[:] = mean_sq if np.isnan(ms[0]) else ms + alpha * (mean_sq - ms)
+        rest = total - k * b
+        if rest:
+            x[:, :rest] = x[:, k * b : total]
+        carry["n"] = rest
+        return out if k else None
 
     return step
 
@@ -264,6 +324,7 @@ def worker(args: argparse.Namespace, stop: threading.Event) -> tuple[int, int]:
         "decode": _decode_step,
         "wide": _wide_step,
         "wearable": _wearable_step,
+        "spikes": _spikes_step,
     }
     step = steps[args.work](args)
     ctx: zmq.Context[Any] = zmq.Context.instance()
@@ -349,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--in", dest="in_", required=True)
     b.add_argument("--endpoint", required=True)
     w = sub.add_parser("worker")
-    w.add_argument("--work", choices=("decode", "wide", "wearable"), required=True)
+    w.add_argument("--work", choices=("decode", "wide", "wearable", "spikes"), required=True)
     w.add_argument("--in", dest="in_", required=True)
     w.add_argument("--out", required=True)
     w.add_argument("--channels", type=int, required=True)

@@ -22,9 +22,13 @@ def wide_module() -> tuple[str, str]:
 
 def output_node(scenario: Scenario) -> str:
     """Name of the node whose output the client receives."""
-    return {"relay": "bandpass", "decode": "eegnet", "wide": "car", "wearable": "bandpower"}[
-        scenario.work
-    ]
+    return {
+        "relay": "bandpass",
+        "decode": "eegnet",
+        "wide": "car",
+        "wearable": "bandpower",
+        "spikes": "spikes",
+    }[scenario.work]
 
 
 def pipeline_toml(
@@ -77,10 +81,19 @@ def pipeline_toml(
                 f'params = {{ model = "{model}", trigger = "hop", hop = 1, threads = 1 }}',
             ]
         )
-    if scenario.work == "wide":
+    if scenario.work in ("wide", "spikes"):
         module, params = wide_module()
         nodes.append(
             ['name = "car"', f'module = "{module}"', "budget_ms = 1.0", f"params = {params}"]
+        )
+    if scenario.work == "spikes":
+        nodes.append(
+            [
+                'name = "spikes"',
+                'module = "spikes"',
+                "budget_ms = 1.0",
+                "params = { low = 250.0, high = 5000.0, threshold = -4.5, bin_s = 0.001 }",
+            ]
         )
     if scenario.work == "wearable":
         nodes.append(

@@ -1,10 +1,17 @@
 """Numbers into the JSON a benchmark run writes, and the table it prints.
 
-Per scenario: ``e2e_ms`` and ``floor_e2e_ms`` (``p50``, ``p99``, ``p999``, ``max``, ``count``),
-``ratio_p50``, ``ratio_p99`` (bci-bridge over the floor), ``cpu_cores``, ``floor_cpu_cores``,
-``cpu_ratio``, ``samples_lost``, ``floor_samples_lost``, ``rss_mb``, ``floor_rss_mb``,
-``channels``, ``rate``, ``chunk_size``, ``stages``, ``blocks``, optionally ``peers`` and
-``error``. At the top: ``meta`` (machine, versions, git commit, duration).
+Per scenario: ``e2e_ms`` and ``floor_e2e_ms`` (``p50``, ``p99``, ``p999``, ``max``, ``count``,
+over all blocks), ``block_ratios`` (``p50``, ``p99``, ``cpu``: one ratio of bci-bridge over the
+floor per pair of alternating blocks; ``pairs_dropped`` counts the pairs left out because the
+floor itself backlogged; ``block_ratios_steady`` leaves out the pairs where either chain
+backlogged), ``ratio_p50``, ``ratio_p99``, ``cpu_ratio`` (the medians
+of those, what the gate holds), ``cpu_cores``, ``floor_cpu_cores``, ``samples_lost``,
+``rss_mb`` and ``floor_rss_mb`` (peak resident memory of the process doing the work alone:
+``bci-bridge run``, the floor's worker), ``chain_rss_mb`` and ``floor_chain_rss_mb`` (all the
+chain's processes), ``startup_s`` and ``floor_startup_s`` (median over blocks: from spawning the
+chain to its output being up, prepared and subscribed), ``counters`` (:mod:`.counters`),
+``floor_samples_lost``, ``channels``, ``rate``, ``chunk_size``, ``stages``, ``blocks``,
+optionally ``peers`` and ``error``. At the top: ``meta`` (machine, versions, git commit, duration).
 """
 
 from __future__ import annotations
@@ -21,7 +28,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Block", "format_table", "latency", "metadata", "summarise"]
+__all__ = [
+    "BACKLOG_MS",
+    "Block",
+    "backlogged",
+    "block_ratios",
+    "format_table",
+    "latency",
+    "metadata",
+    "summarise",
+]
 
 
 @dataclass(slots=True)
@@ -40,6 +56,8 @@ class Block:
     samples_sent: int
     samples_lost: int
     outputs: int
+    chain_rss_mb: float = 0.0
+    startup_s: float = 0.0
     stages: dict[str, Any] = field(default_factory=dict)
 
     def brief(self) -> dict[str, Any]:
@@ -50,6 +68,8 @@ class Block:
             "cpu_cores": round(self.cpu_cores, 4),
             "wall_s": round(self.wall_s, 3),
             "rss_mb": round(self.rss_mb, 1),
+            "chain_rss_mb": round(self.chain_rss_mb, 1),
+            "startup_s": round(self.startup_s, 3),
             "samples_sent": self.samples_sent,
             "samples_lost": self.samples_lost,
             "outputs": self.outputs,
@@ -81,11 +101,52 @@ def _chain_totals(blocks: Sequence[Block]) -> dict[str, Any]:
         "samples_lost": sum(b.samples_lost for b in blocks) if blocks else None,
         "samples_sent": sum(b.samples_sent for b in blocks),
         "rss_mb": round(max(b.rss_mb for b in blocks), 1) if blocks else None,
+        "chain_rss_mb": round(max(b.chain_rss_mb for b in blocks), 1) if blocks else None,
+        "startup_s": round(float(np.median([b.startup_s for b in blocks])), 3) if blocks else None,
     }
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 4) if a is not None and b else None
+
+
+#: A floor block whose median age exceeds this (ms) backlogged: the machine could not run
+#: even the hand-written chain in real time, so the pair says nothing about bci-bridge.
+BACKLOG_MS = 20.0
+
+
+def backlogged(block: Block) -> bool:
+    """Whether a block's median output age shows a backlog (over :data:`BACKLOG_MS`)."""
+    return bool(block.ages_ms.size) and float(np.median(block.ages_ms)) > BACKLOG_MS
+
+
+def block_ratios(
+    bci: Sequence[Block], floor: Sequence[Block], *, steady: bool = False
+) -> dict[str, list[float]]:
+    """Return, per gated metric, one ratio of bci-bridge over the floor per pair of blocks.
+
+    Block ``i`` of each chain ran back to back (ABAB...), under the same machine load; pairs
+    where either block has no outputs (or the floor's number is 0) are left out, and so are
+    pairs where the floor backlogged (see :func:`backlogged`); with ``steady``, also pairs
+    where bci-bridge backlogged (what ``--ci`` gates on: on a loaded machine a backlog is as
+    likely to be the load as the code).
+    """
+    out: dict[str, list[float]] = {"p50": [], "p99": [], "cpu": []}
+    for a, b in zip(bci, floor, strict=False):
+        if backlogged(b) or (steady and backlogged(a)):
+            continue
+        if a.ages_ms.size and b.ages_ms.size:
+            pa, pb = np.percentile(a.ages_ms, [50.0, 99.0]), np.percentile(b.ages_ms, [50.0, 99.0])
+            if pb[0] > 0 and pb[1] > 0:
+                out["p50"].append(round(float(pa[0] / pb[0]), 4))
+                out["p99"].append(round(float(pa[1] / pb[1]), 4))
+        if b.cpu_cores > 0:
+            out["cpu"].append(round(a.cpu_cores / b.cpu_cores, 4))
+    return out
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return round(float(np.median(values)), 4) if values else None
 
 
 def _merge_stages(blocks: Sequence[Block]) -> dict[str, Any]:
@@ -125,6 +186,7 @@ def summarise(
 ) -> dict[str, Any]:
     """Assemble one scenario's JSON entry from its blocks."""
     a, b = _chain_totals(bci), _chain_totals(floor)
+    ratios = block_ratios(bci, floor)
     out: dict[str, Any] = {
         "scenario": scenario.name,
         "work": scenario.work,
@@ -133,16 +195,23 @@ def summarise(
         "chunk_size": scenario.chunk_size,
         "e2e_ms": a["e2e_ms"],
         "floor_e2e_ms": b["e2e_ms"],
-        "ratio_p50": _ratio(a["e2e_ms"]["p50"], b["e2e_ms"]["p50"]),
-        "ratio_p99": _ratio(a["e2e_ms"]["p99"], b["e2e_ms"]["p99"]),
+        "block_ratios": ratios,
+        "block_ratios_steady": block_ratios(bci, floor, steady=True),
+        "pairs_dropped": sum(backlogged(blk) for blk in floor[: len(bci)]),
+        "ratio_p50": _median(ratios["p50"]),
+        "ratio_p99": _median(ratios["p99"]),
         "cpu_cores": a["cpu_cores"],
         "floor_cpu_cores": b["cpu_cores"],
-        "cpu_ratio": _ratio(a["cpu_cores"], b["cpu_cores"]),
+        "cpu_ratio": _median(ratios["cpu"]),
         "samples_lost": a["samples_lost"],
         "floor_samples_lost": b["samples_lost"],
         "samples_sent": a["samples_sent"],
         "rss_mb": a["rss_mb"],
         "floor_rss_mb": b["rss_mb"],
+        "chain_rss_mb": a["chain_rss_mb"],
+        "floor_chain_rss_mb": b["chain_rss_mb"],
+        "startup_s": a["startup_s"],
+        "floor_startup_s": b["startup_s"],
         "stages": _merge_stages(bci),
         "floor_stages": _merge_stages(floor),
         "blocks": [blk.brief() for blk in (*bci, *floor)],

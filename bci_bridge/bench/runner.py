@@ -10,6 +10,7 @@ emitted; account for every sample.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
 import signal
@@ -60,6 +61,9 @@ class BenchOptions:
         Also run the relay peers that are installed.
     cache_dir : Path or None
         Where the ONNX model is cached (default: see :func:`eegnet_path`).
+    cpus : int or None
+        Pin the chain's processes to this many cores (``os.sched_setaffinity``; their children
+        inherit it); the producer and the client stay free.
     """
 
     quick: bool = False
@@ -67,6 +71,7 @@ class BenchOptions:
     blocks: int | None = None
     peers: bool = False
     cache_dir: Path | None = None
+    cpus: int | None = None
 
 
 @dataclass(slots=True)
@@ -134,6 +139,8 @@ def _floor_expected(s: Scenario, sent: int) -> int:
         return 0 if sent < t else 1 + (sent - t) // max(1, round(0.1 * s.rate))
     if s.work == "decode":  # one output per sample once the 1 s window is full
         return max(0, sent - round(s.rate) + 1)
+    if s.work == "spikes":  # one row per 1 ms bin
+        return sent // max(1, round(0.001 * s.rate))
     return sent
 
 
@@ -186,8 +193,12 @@ def _block(
             d / "producer.log",
         )
         children.append(producer)
+        spawned = time.monotonic()
         chain_procs = [Child(name, argv, d / f"{name}.log") for name, argv in specs]
         children += chain_procs
+        if opts.cpus is not None:
+            for c in chain_procs:
+                os.sched_setaffinity(c.pid, set(range(opts.cpus)))
         if s.output == "lsl":
             src = ["--lsl", out]
         else:
@@ -208,8 +219,10 @@ def _block(
         for c in chain_procs:
             if c.name.startswith("floor"):
                 c.expect("ready", 60.0, watch=(producer, client, *chain_procs))
+        # Start-up: from spawning the chain to its output being up (prepared, model loaded).
+        startup_s = time.monotonic() - spawned
         time.sleep(SETTLE_S)
-        meter = CpuMeter(chain_procs)
+        meter = CpuMeter(chain_procs, main=chain_procs[-1])
         meter.start()
         producer.send("go")
         sent_info = _stream(producer, client, chain_procs, meter, _Progress(say, label), block_s)
@@ -244,7 +257,9 @@ def _block(
             hops_ms=hops[skip_hops:],
             cpu_cores=cpu,
             wall_s=wall,
-            rss_mb=meter.rss_peak_mb,
+            rss_mb=meter.main_rss_peak_mb,
+            chain_rss_mb=meter.rss_peak_mb,
+            startup_s=startup_s,
             samples_sent=sent,
             samples_lost=lost,
             outputs=int(result["outputs"]),
@@ -354,10 +369,31 @@ def _stop_floor(chain: list[Child]) -> list[dict[str, Any]]:
     return counts
 
 
+Blocks = dict[str, list[Block]]
+
+
 def run_scenario(
-    s: Scenario, opts: BenchOptions, work: Path, say: Callable[[str], None]
-) -> tuple[dict[str, Any], dict[str, npt.NDArray[np.float64]]]:
+    s: Scenario,
+    opts: BenchOptions,
+    work: Path,
+    say: Callable[[str], None],
+    prior: Blocks | None = None,
+) -> tuple[dict[str, Any], dict[str, npt.NDArray[np.float64]], Blocks]:
     """Run one scenario: bci-bridge and the floor (and peers) in alternating blocks.
+
+    Parameters
+    ----------
+    s : Scenario
+        What to run.
+    opts : BenchOptions
+        How to run it.
+    work : Path
+        A folder for the blocks' files.
+    say : callable
+        Prints a progress line.
+    prior : dict, optional
+        Blocks of an earlier run of this scenario, per chain: the new blocks are added to them
+        (a retry of an undecided gate narrows the interval instead of starting over).
 
     Returns
     -------
@@ -365,6 +401,8 @@ def run_scenario(
         The scenario's JSON entry (see :mod:`bci_bridge.bench.report`).
     ages : dict
         Per chain, the ages of all its outputs in ms, shape (n_outputs,), warm-up removed.
+    blocks : dict
+        Per chain, every block (``prior``'s first).
     """
     block_s = opts.block_s or (s.quick_block_s if opts.quick else s.block_s)
     n_blocks = opts.blocks or (s.quick_blocks if opts.quick else s.blocks)
@@ -378,7 +416,7 @@ def run_scenario(
         for name, prefix in available_peers().items():
             chains.append((name, _chain_peer(prefix)))
             peer_blocks[name] = []
-    got: dict[str, list[Block]] = {name: [] for name, _ in chains}
+    got: Blocks = {name: list((prior or {}).get(name, [])) for name, _ in chains}
     errors: list[str] = []
     failed: set[str] = set()
     for i in range(n_blocks):
@@ -404,4 +442,4 @@ def run_scenario(
         **s.topology,
         **{name: "peer relay: LSL in -> LSL out (benchmarks/peers)" for name in peer_blocks or {}},
     }
-    return summary, ages
+    return summary, ages, got

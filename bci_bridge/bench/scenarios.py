@@ -13,7 +13,7 @@ from bci_bridge.errors import ConfigError
 
 __all__ = ["SCENARIOS", "Scenario", "pick_scenarios"]
 
-Work = Literal["relay", "decode", "wide", "wearable"]
+Work = Literal["relay", "decode", "wide", "wearable", "spikes"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,10 +24,12 @@ class Scenario:
     ----------
     name : str
         ``<work>-<channels>x<rate>``, as given on the command line.
-    work : {"relay", "decode", "wide", "wearable"}
+    work : {"relay", "decode", "wide", "wearable", "spikes"}
         ``relay``: 8th-order 8-30 Hz band-pass, LSL out. ``decode``: band-pass, then an
         EEGNet-style ONNX model on the latest 1 s window at every sample, ZeroMQ out. ``wide``:
         common average reference, ZeroMQ out. ``wearable``: band-pass and band power, ZeroMQ out.
+        ``spikes``: common average reference, 250-5000 Hz band-pass, threshold crossings at
+        -4.5 x a running RMS per channel, counts in 1 ms bins, ZeroMQ out.
     channels : int
         Channels of the stream.
     rate : float
@@ -37,7 +39,8 @@ class Scenario:
     block_s, quick_block_s : float
         Seconds of streaming per block, in a full and a ``--quick`` run.
     blocks, quick_blocks : int
-        Blocks per chain (bci-bridge and floor alternate: ABAB...).
+        Blocks per chain (bci-bridge and floor alternate: ABAB...). The gate decides on the
+        median of the per-block ratios: more, shorter blocks give it more to decide on.
     """
 
     name: str
@@ -45,10 +48,10 @@ class Scenario:
     channels: int
     rate: float
     chunk_size: int = 1
-    block_s: float = 10.0
-    quick_block_s: float = 1.5
-    blocks: int = 2
-    quick_blocks: int = 1
+    block_s: float = 4.0
+    quick_block_s: float = 1.0
+    blocks: int = 8
+    quick_blocks: int = 3
 
     @property
     def output(self) -> Literal["lsl", "zmq"]:
@@ -100,6 +103,14 @@ SCENARIOS: dict[str, Scenario] = {
             rate=30000.0,
             chunk_size=30,
             quick_block_s=1.0,
+        ),
+        # An intracortical array (Utah, 96 x 10+): BRAND's scale, 1 ms of samples per push.
+        Scenario(
+            name="spikes-1024x30000",
+            work="spikes",
+            channels=1024,
+            rate=30000.0,
+            chunk_size=30,
         ),
         # Band power starts once its 1 s window is full, like decode.
         Scenario(name="wearable-8x250", work="wearable", channels=8, rate=250.0, quick_block_s=2.0),

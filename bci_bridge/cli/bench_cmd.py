@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bci_bridge.cli.bench_args import (
+    CI_BLOCKS,
+    CI_TOLERANCE,
+    RETRIES,
+    TOLERANCE_CPU,
+    TOLERANCE_P50,
+    TOLERANCE_P99,
+)
 from bci_bridge.cli.common import write_json
 from bci_bridge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bci_bridge.bench.compare import Tolerances
 
 __all__ = ["run"]
 
@@ -33,6 +45,19 @@ def _load_baseline(path: str) -> dict[str, Any]:
     return doc
 
 
+def _tolerances(args: argparse.Namespace) -> Tolerances:
+    from bci_bridge.bench.compare import Tolerances
+
+    def pick(given: float | None, default: float) -> float:
+        return given if given is not None else CI_TOLERANCE if args.ci else default
+
+    return Tolerances(
+        p50=pick(args.tolerance, TOLERANCE_P50),
+        p99=pick(args.tolerance_p99, TOLERANCE_P99),
+        cpu=pick(args.tolerance_cpu, TOLERANCE_CPU),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the scenarios, write JSON (and a plot), compare with a baseline."""
     # Measurements stay on this machine: the shipped loopback config, for every child too.
@@ -40,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
 
     use_local_config(override=True)
     from bci_bridge.bench.compare import compare, format_verdicts
+    from bci_bridge.bench.counters import measure_counters
     from bci_bridge.bench.report import format_table, metadata
-    from bci_bridge.bench.runner import BenchOptions, run_scenario
+    from bci_bridge.bench.runner import BenchOptions, Blocks, run_scenario
     from bci_bridge.bench.scenarios import pick_scenarios
 
     scenarios = pick_scenarios(args.scenarios)
@@ -49,10 +75,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"must be > 0 s, got {args.duration}", key="--duration")
     if args.blocks is not None and args.blocks < 1:
         raise ConfigError(f"must be >= 1, got {args.blocks}", key="--blocks")
-    if not args.tolerance >= 0:
-        raise ConfigError(f"must be >= 0, got {args.tolerance}", key="--tolerance")
-    if args.retries < 0:
-        raise ConfigError(f"must be >= 0, got {args.retries}", key="--retries")
+    tolerances = _tolerances(args)
+    retries = args.retries if args.retries is not None else 0 if args.ci else RETRIES
+    if retries < 0:
+        raise ConfigError(f"must be >= 0, got {retries}", key="--retries")
+    if args.cpus is not None and not 1 <= args.cpus <= (os.cpu_count() or 1):
+        raise ConfigError(f"must be 1 to {os.cpu_count()}, got {args.cpus}", key="--cpus")
     baseline = _load_baseline(args.compare) if args.compare else None
     if args.plot:
         try:
@@ -61,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 "needs matplotlib: pip install 'bci-bridge[bench]'", key="--plot"
             ) from None
+    quick = args.quick or args.ci
+    n_blocks = args.blocks if args.blocks is not None else CI_BLOCKS if args.ci else None
     opts = BenchOptions(
-        quick=args.quick, block_s=args.duration, blocks=args.blocks, peers=args.peers
+        quick=quick, block_s=args.duration, blocks=n_blocks, peers=args.peers, cpus=args.cpus
     )
     work = Path(tempfile.mkdtemp(prefix="bb-bench-", dir="/tmp"))
 
@@ -72,28 +102,42 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     results: dict[str, dict[str, Any]] = {}
     ages: dict[str, dict[str, Any]] = {}
+    blocks: dict[str, Blocks] = {}
+    counters: dict[str, dict[str, int]] = {}
     try:
+        # Counters first, in this process before any child runs: they need no quiet machine.
+        for s in scenarios:
+            counters[s.name] = measure_counters(s)
+            c = counters[s.name]
+            say(
+                f"{s.name}: {c['allocs_per_frame']} array(s), "
+                f"{c['bytes_allocated_per_frame']} bytes allocated per frame"
+            )
         for s in scenarios:
             say(f"{s.name}: {s.channels} ch at {s.rate:g} Hz, {s.chunk_size} sample(s) per push")
-            results[s.name], ages[s.name] = run_scenario(s, opts, work, say)
-        for attempt in range(1, args.retries + 1 if baseline is not None else 1):
-            docs = {"scenarios": results}
-            failed = [
-                v.scenario
-                for v in compare(docs, baseline or {}, args.tolerance, args.tolerance_p99)
-                if v.status == "fail"
-            ]
-            if not failed:
+            results[s.name], ages[s.name], blocks[s.name] = run_scenario(s, opts, work, say)
+            results[s.name]["counters"] = counters[s.name]
+        for attempt in range(1, retries + 1 if baseline is not None else 1):
+            verdicts = compare({"scenarios": results}, baseline or {}, tolerances, ci=args.ci)
+            again = [v.scenario for v in verdicts if v.status == "undecided"]
+            if not again:
                 break
-            for s in pick_scenarios(failed):
-                say(f"{s.name}: failed the gate; retry {attempt} of {args.retries}")
-                results[s.name], ages[s.name] = run_scenario(s, opts, work, say)
-                results[s.name]["retry"] = attempt
+            for s in pick_scenarios(again):
+                say(f"{s.name}: the gate cannot decide yet; more blocks ({attempt}/{retries})")
+                results[s.name], ages[s.name], blocks[s.name] = run_scenario(
+                    s, opts, work, say, prior=blocks[s.name]
+                )
+                results[s.name]["counters"] = counters[s.name]
+                results[s.name]["retries"] = attempt
     finally:
         shutil.rmtree(work, ignore_errors=True)
     argv = ["bci-bridge", "bench", *sys.argv[2:]] if len(sys.argv) > 1 else []
     doc = {
-        "meta": metadata(quick=args.quick, duration_s=time.monotonic() - t0, argv=argv),
+        "meta": {
+            **metadata(quick=quick, duration_s=time.monotonic() - t0, argv=argv),
+            "ci": args.ci,
+            "cpus": args.cpus,
+        },
         "scenarios": results,
     }
     write_json(args.json, doc)
@@ -111,11 +155,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nproblems in: {', '.join(broken)} (see 'error' and 'samples_lost')")
         code = 1
     if baseline is not None:
-        if baseline.get("meta", {}).get("quick") != args.quick:
-            print("\nnote: the baseline and this run differ in --quick; ratios may differ")
-        verdicts = compare(doc, baseline, args.tolerance, args.tolerance_p99)
-        print(f"\ncompared with {args.compare} (tolerance {args.tolerance:.0%} on ratio_p50)")
+        verdicts = compare(doc, baseline, tolerances, ci=args.ci)
+        print(
+            f"\ncompared with {args.compare}: counters exact; median per-block ratios within "
+            f"+{tolerances.p50:.0%} (p50), +{tolerances.p99:.0%} (p99), +{tolerances.cpu:.0%} "
+            "(CPU) of the baseline's, by a 90 % bootstrap interval"
+        )
         print(format_verdicts(verdicts))
         if any(v.status == "fail" for v in verdicts):
+            code = 1
+        undecided = [v.scenario for v in verdicts if v.status == "undecided"]
+        if undecided and args.ci:
+            print(f"\nnote: timings undecided (noise) in {', '.join(undecided)}: passed (--ci)")
+        elif undecided:
+            print(
+                f"\nundecided after {retries} retries: {', '.join(undecided)}; the machine "
+                "is too noisy for this tolerance: run on a quiet machine or with more --blocks"
+            )
             code = 1
     return code
