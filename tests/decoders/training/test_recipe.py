@@ -27,9 +27,10 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_good_recipe_loads_with_defaults(tmp_path: Path) -> None:
     recipe = load_recipe(_write(tmp_path, GOOD))
-    assert recipe.family == "segment_means_lda"
-    assert recipe.decoder == SegmentMeansConfig(segments=5)
-    assert recipe.train_path.name == "SelfRegulationSCP1_TRAIN.ts"
+    assert [(c.family, c.config) for c in recipe.candidates] == [
+        ("segment_means_lda", SegmentMeansConfig(segments=5))
+    ]
+    assert [p.name for p in recipe.train_paths] == ["SelfRegulationSCP1_TRAIN.ts"]
     assert recipe.test_path is None
     assert (recipe.cv.folds, recipe.cv.seed) == (5, 0)
 
@@ -42,7 +43,7 @@ def test_relative_paths_resolve_against_the_recipe(tmp_path: Path) -> None:
             GOOD.replace('"aeon:SelfRegulationSCP1/SelfRegulationSCP1_TRAIN.ts"', '"data.npz"'),
         )
     )
-    assert recipe.train_path == tmp_path / "data.npz"
+    assert recipe.train_paths == (tmp_path / "data.npz",)
 
 
 @pytest.mark.parametrize(
