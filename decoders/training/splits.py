@@ -4,7 +4,8 @@
   when the trials are exchangeable (e.g. a data set whose trials were mixed at random).
 - ``"blocked"``: k contiguous blocks in the order the trials were recorded (file order), so a
   model is never validated on trials recorded between its training trials. Deterministic: one
-  repeat, whatever ``repeats`` says.
+  repeat, whatever ``repeats`` says. A block of one class only means the file is sorted by
+  class, not by time (aeon's SCP1 files are): an error that says to shuffle.
 - ``"grouped"``: whole groups (sessions, subjects) are held out together: stratified group
   k-fold, redrawn ``repeats`` times. Needs at least ``folds`` groups.
 
@@ -112,6 +113,13 @@ def make_splits(
     elif scheme == "blocked":
         repeats = 1
         out.extend(KFold(folds).split(np.zeros(len(y))))
+        if len(classes) > 1 and any(len(set(y[v].tolist())) == 1 for _, v in out):
+            raise ConfigError(
+                "a blocked fold holds trials of one class only: the file lists its trials by "
+                'class, not in recording order; use scheme = "shuffled" (or "grouped" with '
+                "session labels)",
+                key="cv.scheme",
+            )
     elif scheme == "grouped":
         if groups is None:
             raise ConfigError(

@@ -131,7 +131,8 @@ def test_schemes_make_the_splits_they_promise() -> None:
         ("shuffled", 5, [0, 0, 0, 1, 1, 1], None, "cv.folds", "lower cv.folds to 3"),
         ("grouped", 2, [0, 1] * 4, None, "cv.scheme", "session or subject labels"),
         ("grouped", 3, [0, 1] * 4, ["a"] * 4 + ["b"] * 4, "cv.folds", "set cv.folds = 2"),
-        ("blocked", 2, [0] * 5 + [1] * 5, None, "cv.scheme", "sorted by class"),
+        ("grouped", 2, [0] * 4 + [1] * 4, ["a"] * 4 + ["b"] * 4, "cv.scheme", "one group"),
+        ("blocked", 3, [0] * 5 + [1] * 7, None, "cv.scheme", "by class, not in recording order"),
     ],
 )
 def test_split_errors_are_one_clear_line(

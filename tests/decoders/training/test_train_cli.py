@@ -28,6 +28,7 @@ FEWER = {
     "scp1_csp_lda": ("--set", 'decoder.classifier="lda"'),
     "scp1_tangent_space": ("--set", 'decoder.classifier="lda"', "--set", "decoder.shrinkage=0.05"),
     "scp1_slow_and_gamma": ("--set", "decoder.segments=[14, 28]"),
+    "scp1_auto": ("--set", 'decoder.segment_means_bandpower.classifier="lda"'),
 }
 #: One segment-means candidate, for tests that need a base model, not a search.
 ONE = (*QUICK, "--set", "decoder.segments=4", "--set", 'decoder.classifier="lda"')
