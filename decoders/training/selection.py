@@ -141,8 +141,12 @@ def search(
             max_workers=min(jobs, n), mp_context=context, initializer=_init, initargs=(shared,)
         ) as pool:
             futures = {pool.submit(_score, candidates[i]): i for i in todo}
-            for future in as_completed(futures):
-                record(futures[future], future.result())
+            try:
+                for future in as_completed(futures):
+                    record(futures[future], future.result())
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # do not run the rest
+                raise
     return [rows[i] for i in range(len(candidates))]
 
 

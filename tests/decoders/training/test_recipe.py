@@ -83,3 +83,28 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
         load_recipe(tmp_path / "none.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_recipe(_write(tmp_path, "[data\n"))
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "words"),
+    [
+        ("cv.folds", "--set", "expected KEY=VALUE"),
+        ("cv.folds=five", "cv.folds", "not a TOML value"),
+        ("data.train.x=1", "train", "is not a table"),
+        ("cv.folds=1", "cv.folds", "must be >= 2"),
+    ],
+)
+def test_set_overrides_are_validated_like_the_file(
+    tmp_path: Path, override: str, key: str, words: str
+) -> None:
+    path = _write(tmp_path, GOOD)
+    with pytest.raises(ConfigError) as info:
+        load_recipe(path, [override])
+    assert info.value.key == key
+    assert words in info.value.message
+
+
+def test_set_overrides_replace_values_before_validation(tmp_path: Path) -> None:
+    recipe = load_recipe(_write(tmp_path, GOOD), ["decoder.segments=[3, 9]", "cv.repeats=2"])
+    assert [c.config.segments for c in recipe.candidates] == [3, 9]
+    assert recipe.cv.repeats == 2
