@@ -10,6 +10,9 @@ __all__ = ["EXAMPLES", "add_parser"]
 
 EXAMPLES: tuple[str, ...] = (
     "bci-bridge train examples/recipes/scp1_segment_means.toml --out scp1.onnx --report scp1.json",
+    "bci-bridge train examples/recipes/scp1_slow_and_gamma.toml --out scp1.onnx --jobs 2",
+    "bci-bridge train examples/recipes/scp1_segment_means.toml --out quick.onnx "
+    "--set cv.repeats=1 --set decoder.segments=[7,28]",
 )
 
 
@@ -19,9 +22,11 @@ def add_parser(sub: Any) -> None:
         "train",
         **with_examples(EXAMPLES),
         help="train a decoder from a recipe and export it to ONNX",
-        description="Read labelled trials, cross-validate and fit the decoder a recipe names, "
-        "export the whole decoder (window -> probabilities) to ONNX with a manifest, check the "
-        "export against Python on held-out data, time it, and write a report.",
+        description="Read labelled trials, choose among the decoders a recipe describes by "
+        "repeated cross-validation on the training trials only, refit the choice on all of "
+        "them, score the test set once, export the whole decoder (window -> probabilities) to "
+        "ONNX with a manifest, check the export against Python on held-out data, time it, and "
+        "write a report.",
     )
     p.add_argument("recipe", help="recipe TOML file")
     p.add_argument("--out", required=True, metavar="MODEL.onnx", help="where to write the model")
@@ -30,6 +35,22 @@ def add_parser(sub: Any) -> None:
         "--base",
         metavar="BASE.onnx",
         help="fine-tune this model (made by bci-bridge train) on the recipe's data",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes for the model search (default 1)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="edit the recipe before it is validated, KEY dotted, VALUE in TOML "
+        "(e.g. --set cv.repeats=1 --set 'decoder.segments=[7, 28]'); repeatable",
     )
     p.add_argument(
         "--pipeline",

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from bci_bridge.cli.common import write_json
+from bci_bridge.errors import ConfigError
 
 __all__ = ["run"]
 
@@ -18,7 +19,16 @@ def run(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(f"train: {line}", file=sys.stderr, flush=True)
 
-    report, manifest = train(args.recipe, args.out, base=args.base, progress=progress)
+    if args.jobs < 1:
+        raise ConfigError(f"must be >= 1, got {args.jobs}", key="--jobs")
+    report, manifest = train(
+        args.recipe,
+        args.out,
+        base=args.base,
+        overrides=args.overrides,
+        jobs=args.jobs,
+        progress=progress,
+    )
     if args.report:
         write_json(args.report, report)
         progress(f"wrote {args.report}")
@@ -37,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         for k in ("cv_accuracy", "test_accuracy", "accuracy_before", "accuracy_after")
         if report.get(k) is not None
     )
+    chosen = next((r for r in report.get("selection", ()) if r["chosen"]), None)
+    if chosen is not None:
+        settings = " ".join(f"{k}={v}" for k, v in chosen["settings"].items())
+        scores = f"chosen {settings or 'defaults'} of {len(report['selection'])}, {scores}"
     print(
         f"{args.out}: {report['family']}, {scores}, parity {report['parity_max_abs_diff']:.2g}, "
         f"inference p50 {report['inference_us']['p50']} us"

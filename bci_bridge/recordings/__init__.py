@@ -65,6 +65,8 @@ def read_trials(
     channels: Sequence[str] = (),
     stream: str = "",
     markers: str = "",
+    length: str | None = None,
+    sfreq: float | None = None,
 ) -> Trials:
     """Read labelled trials from a file.
 
@@ -85,6 +87,11 @@ def read_trials(
     stream, markers : str
         XDF only: the data stream (name or type) and the marker stream (name) to read; see
         :func:`~bci_bridge.recordings.xdf.read_xdf`.
+    length : {"crop", "pad"}, optional
+        ``.ts`` files whose trials differ in length: crop every trial to the shortest, or pad
+        to the longest by repeating each channel's last value. None: such a file is an error.
+    sfreq : float, optional
+        The rate in Hz of a ``.ts`` file that does not give one (see :data:`KNOWN_SFREQ`).
 
     Returns
     -------
@@ -99,9 +106,9 @@ def read_trials(
         channel or label, no events, a missing or bad epoch window.
     """
     p = Path(path)
-    reader = _TRIAL_READERS.get(p.suffix.lower())
-    if reader is not None:
-        trials = reader(p)
+    suffix = p.suffix.lower()
+    if suffix in _TRIAL_READERS:
+        trials = read_ts(p, length, sfreq) if suffix == ".ts" else read_npz(p)
         trials = crop(trials, tmin, tmax)
         trials = select_labels(trials, labels)
     else:

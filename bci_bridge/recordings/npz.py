@@ -61,6 +61,14 @@ def read_npz(p: Path) -> Trials:
             )
     else:
         names = tuple(f"ch{i + 1}" for i in range(n_channels))
+    groups = arrays.get("groups")
+    if groups is not None and groups.shape != (X.shape[0],):
+        raise ConfigError(
+            f"groups must have shape ({X.shape[0]},), one session or subject per trial, got "
+            f"{groups.shape}",
+            key="groups",
+            file=file,
+        )
     return Trials(
         X=np.ascontiguousarray(X, dtype=np.float64),
         y=y.astype(np.str_),
@@ -68,4 +76,5 @@ def read_npz(p: Path) -> Trials:
         channel_names=names,
         source=file,
         sha256=sha256(raw),
+        groups=None if groups is None else groups.astype(np.str_),
     )

@@ -34,6 +34,9 @@ class Trials:
     unit : str
         The unit of ``X`` (see :mod:`bci_bridge.units`): microvolts from every reader but XDF,
         which takes it from the file.
+    groups : ndarray of str, shape (n_trials,), optional
+        Session or subject of each trial (an ``.npz`` file's ``groups``), for grouped
+        cross-validation; None when the file has none.
     """
 
     X: npt.NDArray[np.float64]
@@ -43,6 +46,7 @@ class Trials:
     source: str
     sha256: str
     unit: str = "uV"
+    groups: npt.NDArray[np.str_] | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -80,7 +84,8 @@ def select_labels(trials: Trials, labels: Sequence[str]) -> Trials:
             file=trials.source,
         )
     keep = np.isin(trials.y, list(labels))
-    return replace(trials, X=np.ascontiguousarray(trials.X[keep]), y=trials.y[keep])
+    groups = None if trials.groups is None else trials.groups[keep]
+    return replace(trials, X=np.ascontiguousarray(trials.X[keep]), y=trials.y[keep], groups=groups)
 
 
 def pick_channels(trials: Trials, channels: Sequence[str]) -> Trials:

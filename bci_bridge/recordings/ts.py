@@ -1,10 +1,12 @@
-"""UEA/aeon ``.ts`` time-series classification files: multivariate, equal length, labelled.
+"""UEA/aeon ``.ts`` time-series classification files: multivariate, labelled.
 
-Parsed here with numpy. These files do not name their channels: names come from
-:data:`KNOWN_MONTAGES`, keyed on the ``@problemName`` tag, else ``ch1`` .. ``chN``. The standard
-header has no sample rate: it comes from :data:`KNOWN_SFREQ`, else from a non-standard
-``@sfreq <Hz>`` tag; without either the file is refused (a guessed rate would replay at the
-wrong speed).
+Parsed here with numpy, and read by content: equal trials read as such whatever
+``@equalLength`` says; unequal ones are cropped or padded when asked (``length``), else
+refused. These files do not name their channels: names come from :data:`KNOWN_MONTAGES`, keyed
+on the ``@problemName`` tag, else ``ch1`` .. ``chN``. The standard header has no sample rate: it
+comes from :data:`KNOWN_SFREQ`, else from a non-standard ``@sfreq <Hz>`` tag, else from the
+caller (``sfreq``); without any the file is refused (a guessed rate would replay at the wrong
+speed).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.recordings.hashing import read_bytes, sha256
@@ -34,8 +37,11 @@ KNOWN_SFREQ: dict[str, float] = {
 }
 
 
-def read_ts(p: Path) -> Trials:
-    """Parse an equal-length, labelled, multivariate ``.ts`` file."""
+def read_ts(p: Path, length_mode: str | None = None, sfreq: float | None = None) -> Trials:
+    """Parse a labelled, multivariate ``.ts`` file (see :func:`read_trials` for the options).
+
+    Trials are read by their content: ``@equalLength false`` with equal trials reads as usual.
+    """
     raw = read_bytes(p)
     file = str(p)
     text = raw.decode("utf-8", errors="replace")
@@ -70,10 +76,6 @@ def read_ts(p: Path) -> Trials:
 
     if flag("timeStamps", False):
         raise ConfigError("@timeStamps true is not supported (only plain value lists)", file=file)
-    if flag("equalLength", True) is False:
-        raise ConfigError(
-            "@equalLength false: trials of unequal length are not supported", file=file
-        )
     class_tag = tags.get("classlabel", "")
     if not flag("classLabel", False):
         raise ConfigError("@classLabel is missing or false: trials need class labels", file=file)
@@ -82,8 +84,8 @@ def read_ts(p: Path) -> Trials:
 
     bodies: list[str] = []
     labels: list[str] = []
+    lengths_seen: list[list[int]] = []
     n_dims = -1
-    length = -1
     for number in range(data_at, len(lines)):
         line = lines[number].strip()
         if not line or line.startswith("#"):
@@ -103,60 +105,76 @@ def read_ts(p: Path) -> Trials:
                 file=file,
             )
         dims = body.split(":")
-        lengths = {d.count(",") + 1 for d in dims}
-        if len(lengths) != 1:
-            raise ConfigError(
-                f"{where}: the dimensions of this trial have unequal lengths "
-                f"{sorted(lengths)}; only equal-length files are supported",
-                file=file,
-            )
-        this_length = lengths.pop()
         if n_dims < 0:
-            n_dims, length = len(dims), this_length
+            n_dims = len(dims)
         elif len(dims) != n_dims:
             raise ConfigError(
                 f"{where}: {len(dims)} dimensions, earlier trials have {n_dims}", file=file
             )
-        elif this_length != length:
-            raise ConfigError(
-                f"{where}: trial of {this_length} samples, earlier trials have {length}; "
-                "only equal-length files are supported",
-                file=file,
-            )
-        bodies.append(body.replace(":", ","))
+        lengths_seen.append([d.count(",") + 1 for d in dims])
+        bodies.append(body)
         labels.append(label)
     if not bodies:
         raise ConfigError("no trials after @data", file=file)
-    for name, found in (("dimensions", n_dims), ("seriesLength", length)):
+    shortest = min(min(ls) for ls in lengths_seen)
+    longest = max(max(ls) for ls in lengths_seen)
+    length = longest if length_mode == "pad" else shortest
+    if shortest != longest and length_mode is None:
+        raise ConfigError(
+            f"trials of unequal lengths ({shortest} to {longest} samples); set [data] length = "
+            '"crop" (to the shortest) or "pad" (to the longest) in the recipe',
+            key="length",
+            file=file,
+        )
+    for name, found in (("dimensions", n_dims), ("seriesLength", longest)):
         declared = tags.get(name.lower())
         if declared is not None and declared.isdigit() and int(declared) != found:
             raise ConfigError(f"@{name} says {declared}, the data has {found}", file=file)
     try:
-        values = np.loadtxt(bodies, delimiter=",", dtype=np.float64, ndmin=2, comments=None)
+        if shortest == longest:
+            flat = [b.replace(":", ",") for b in bodies]
+            values = np.loadtxt(flat, delimiter=",", dtype=np.float64, ndmin=2, comments=None)
+            X = np.ascontiguousarray(values.reshape(len(bodies), n_dims, length))
+        else:
+            X = _ts_ragged(bodies, n_dims, length)
     except ValueError as exc:
         raise ConfigError(f"a value is not a number: {exc}", file=file) from exc
-    X = np.ascontiguousarray(values.reshape(len(bodies), n_dims, length))
-    sfreq = _ts_sfreq(problem, tags.get("sfreq"), file)
+    rate = _ts_sfreq(problem, tags.get("sfreq"), file, sfreq)
     names = KNOWN_MONTAGES.get(problem, ())
     if len(names) != n_dims:
         names = tuple(f"ch{i + 1}" for i in range(n_dims))
     return Trials(
         X=X,
         y=np.array(labels, dtype=np.str_),
-        sfreq=sfreq,
+        sfreq=rate,
         channel_names=names,
         source=file,
         sha256=sha256(raw),
     )
 
 
-def _ts_sfreq(problem: str, tag: str | None, file: str) -> float:
+def _ts_ragged(bodies: list[str], n_dims: int, length: int) -> npt.NDArray[np.float64]:
+    """Trials of unequal length, each dimension cropped or edge-padded to ``length``."""
+    X = np.empty((len(bodies), n_dims, length))
+    for i, body in enumerate(bodies):
+        for d, text in enumerate(body.split(":")):
+            row = np.array(text.split(","), dtype=np.float64)[:length]
+            X[i, d, : row.size] = row
+            X[i, d, row.size :] = row[-1]
+    return X
+
+
+def _ts_sfreq(problem: str, tag: str | None, file: str, given: float | None = None) -> float:
     if problem in KNOWN_SFREQ:
         return KNOWN_SFREQ[problem]
     if tag is None:
+        if given is not None:
+            return given
         raise ConfigError(
             f"unknown sample rate: @problemName {problem!r} is not one of "
-            f"{sorted(KNOWN_SFREQ)}; add a line '@sfreq <Hz>' before @data",
+            f"{sorted(KNOWN_SFREQ)}; give sfreq = <Hz> in the recipe's [data], or add a line "
+            "'@sfreq <Hz>' before @data",
+            key="sfreq",
             file=file,
         )
     try:

@@ -66,7 +66,7 @@ class LinearHead:
     def refit(self, F: _F64, y: npt.NDArray[np.intp]) -> None:
         """Fit the classifier on ``F`` standardised with the current mean and scale."""
         z = (F - self.mean) / self.scale
-        clf = self._make()
+        clf = self._make(int(np.bincount(y).min()) if len(y) else 0)
         clf.fit(z, y)
         coef = np.asarray(clf.coef_, dtype=np.float64)
         intercept = np.asarray(clf.intercept_, dtype=np.float64).reshape(-1)
@@ -116,17 +116,21 @@ class LinearHead:
         head.bias = np.asarray(state["bias"], dtype=np.float64)
         return head
 
-    def _make(self) -> Any:
+    def _make(self, fewest: int) -> Any:
+        """Return the classifier; ``fewest`` trials in the smallest class cap the inner folds."""
         if self.classifier == "lda":
             from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
             return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
-        from sklearn.linear_model import LogisticRegressionCV
+        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
         from sklearn.model_selection import StratifiedKFold
 
+        folds = min(self.inner_folds, fewest)
+        if folds < 2:  # too few trials to tune the strength: scikit-learn's default, C = 1
+            return LogisticRegression(max_iter=10000)
         return LogisticRegressionCV(
             Cs=np.logspace(-4, 2, 7),
-            cv=StratifiedKFold(self.inner_folds, shuffle=True, random_state=self.seed),
+            cv=StratifiedKFold(folds, shuffle=True, random_state=self.seed),
             l1_ratios=(0.0,),
             scoring="neg_log_loss",
             use_legacy_attributes=False,

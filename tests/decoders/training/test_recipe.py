@@ -27,9 +27,10 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_good_recipe_loads_with_defaults(tmp_path: Path) -> None:
     recipe = load_recipe(_write(tmp_path, GOOD))
-    assert recipe.family == "segment_means_lda"
-    assert recipe.decoder == SegmentMeansConfig(segments=5)
-    assert recipe.train_path.name == "SelfRegulationSCP1_TRAIN.ts"
+    assert [(c.family, c.config) for c in recipe.candidates] == [
+        ("segment_means_lda", SegmentMeansConfig(segments=5))
+    ]
+    assert [p.name for p in recipe.train_paths] == ["SelfRegulationSCP1_TRAIN.ts"]
     assert recipe.test_path is None
     assert (recipe.cv.folds, recipe.cv.seed) == (5, 0)
 
@@ -42,7 +43,7 @@ def test_relative_paths_resolve_against_the_recipe(tmp_path: Path) -> None:
             GOOD.replace('"aeon:SelfRegulationSCP1/SelfRegulationSCP1_TRAIN.ts"', '"data.npz"'),
         )
     )
-    assert recipe.train_path == tmp_path / "data.npz"
+    assert recipe.train_paths == (tmp_path / "data.npz",)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +83,28 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
         load_recipe(tmp_path / "none.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_recipe(_write(tmp_path, "[data\n"))
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "words"),
+    [
+        ("cv.folds", "--set", "expected KEY=VALUE"),
+        ("cv.folds=five", "cv.folds", "not a TOML value"),
+        ("data.train.x=1", "train", "is not a table"),
+        ("cv.folds=1", "cv.folds", "must be >= 2"),
+    ],
+)
+def test_set_overrides_are_validated_like_the_file(
+    tmp_path: Path, override: str, key: str, words: str
+) -> None:
+    path = _write(tmp_path, GOOD)
+    with pytest.raises(ConfigError) as info:
+        load_recipe(path, [override])
+    assert info.value.key == key
+    assert words in info.value.message
+
+
+def test_set_overrides_replace_values_before_validation(tmp_path: Path) -> None:
+    recipe = load_recipe(_write(tmp_path, GOOD), ["decoder.segments=[3, 9]", "cv.repeats=2"])
+    assert [c.config.segments for c in recipe.candidates] == [3, 9]
+    assert recipe.cv.repeats == 2
