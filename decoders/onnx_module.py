@@ -140,6 +140,8 @@ class OnnxModule:
         "_n_features",
         "_n_outputs",
         "_out_dtype",
+        "_rows_in",
+        "_rows_out",
         "_scaled",
         "_session",
         "_spread",
@@ -153,6 +155,9 @@ class OnnxModule:
         self._session: ort.InferenceSession | None = None
         self._bound: BoundRun | None = None
         self._out_dtype: np.dtype[Any] = np.dtype(np.float32)
+        # Features models: input and output rows for the longest chunk so far.
+        self._rows_in: npt.NDArray[np.float32] = np.empty((0, 0), dtype=np.float32)
+        self._rows_out: npt.NDArray[Any] = np.empty((0, 0), dtype=np.float32)
         self._feed = ""
         self._fetch: list[str] = []
         self._n_features = 0
@@ -226,6 +231,8 @@ class OnnxModule:
             rate = info.sfreq / hop if hop else 0.0
         else:
             n_outputs = _warm_up(session, self._feed, out, info.n_channels, path)
+            self._rows_in = np.zeros((64, info.n_channels), dtype=np.float32)
+            self._rows_out = np.empty((64, n_outputs), dtype=self._out_dtype)
             self._bind_rows(64, n_outputs)
         self._n_outputs = n_outputs
         given = cfg.class_names
@@ -297,10 +304,16 @@ class OnnxModule:
         return Chunk(out, chunk.timestamps, chunk.seq)
 
     def _bind_rows(self, n: int, n_outputs: int) -> None:
-        """Features models: bind buffers for chunks of ``n`` rows (steady chunk sizes bind once)."""
+        """Features models: bind the first ``n`` rows of the row buffers (grown if needed).
+
+        A chunk of another length than the last one rebinds (a few microseconds, nothing
+        allocated unless the chunk is the longest yet); steady chunk sizes bind once.
+        """
         assert self._bound is not None
-        x = np.zeros((n, self._n_features), dtype=np.float32)
-        self._bound.bind(x, np.empty((n, n_outputs), dtype=self._out_dtype))
+        if n > self._rows_in.shape[0]:
+            self._rows_in = np.zeros((n, self._n_features), dtype=np.float32)
+            self._rows_out = np.empty((n, n_outputs), dtype=self._out_dtype)
+        self._bound.bind(self._rows_in[:n], self._rows_out[:n])
 
     def _fill_window(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
         """Run the model on one window (n_channels, n_samples): a ring view or an epoch."""
