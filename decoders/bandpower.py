@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.fft import rfft, rfftfreq
+from scipy.fft import rfftfreq
 from scipy.signal import get_window
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
+from decoders.centring import Centring
 from decoders.checks import check_budget, require_regular
 from decoders.derived_units import log_of, power_density
 from decoders.ring import WindowRing
@@ -118,13 +119,15 @@ class BandPower:
     __slots__ = (
         "_avg_t",
         "_band",
+        "_centring",
         "_config",
         "_dft_t",
+        "_full",
         "_hop",
+        "_power_buf",
         "_ring",
         "_spec",
         "_taper",
-        "_tmp",
         "_until",
         "_width",
     )
@@ -136,7 +139,9 @@ class BandPower:
         self._width = 0  # output channels: n_channels * n_bands
         self._ring = WindowRing(1, 1)
         self._taper: _F64 = np.empty((0, 1))
-        self._tmp: _F64 = np.empty((0, 0))
+        self._centring = Centring(0, 0)
+        self._full: npt.NDArray[np.complex128] = np.empty((0, 0), dtype=np.complex128)
+        self._power_buf: _F64 = np.empty((0, 0))
         self._avg_t: _F64 = np.empty((0, 0))
         self._band: _F64 = np.empty((0, 0))
         self._dft_t: _F64 | None = None
@@ -209,8 +214,10 @@ class BandPower:
             self._avg_t = np.ascontiguousarray(np.hstack([avg[:, bins], avg[:, bins]]).T)
         else:
             self._dft_t = None
-            self._taper = np.ascontiguousarray(taper[:, None])
-            self._tmp = np.empty((n_win, n_channels))
+            self._taper = np.ascontiguousarray(np.broadcast_to(taper[:, None], (n_win, n_channels)))
+            self._centring = Centring(n_win, n_channels)
+            self._full = np.empty((freqs.size, n_channels), dtype=np.complex128)
+            self._power_buf = np.empty((freqs.size, n_channels))
             self._avg_t = np.ascontiguousarray(avg.T)  # (n_freqs, n_bands)
         # Warm-up: one full computation on zeros (FFT plan, BLAS paths), then start clean.
         self._power(np.empty(self._width, dtype=np.float32))
@@ -271,12 +278,13 @@ class BandPower:
             np.square(spec, out=spec)
             np.matmul(spec, self._avg_t, out=band)  # (n_channels, n_bands)
         else:
-            tmp = self._tmp
-            np.subtract(window, window.mean(axis=0), out=tmp)
-            tmp *= self._taper
-            full = rfft(tmp, axis=0, overwrite_x=True)  # (n_freqs, n_channels) complex
-            power = full.real**2
-            power += full.imag**2
+            # Whole same-shape arrays only: numpy 2 makes a temporary for broadcast operands.
+            tmp = self._centring.centre(window)
+            np.multiply(tmp, self._taper, out=tmp)
+            full, power = self._full, self._power_buf
+            np.fft.rfft(tmp, axis=0, out=full)  # (n_freqs, n_channels) complex
+            np.absolute(full, out=power)
+            np.square(power, out=power)
             np.matmul(power.T, self._avg_t, out=band)  # (n_channels, n_bands)
         if self._config.log:
             np.maximum(band, _FLOOR, out=band)

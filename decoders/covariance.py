@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
+from decoders.centring import Centring
 from decoders.checks import check_budget
 from decoders.derived_units import squared
 from decoders.windowing import Windows, check_window_config
@@ -65,15 +66,16 @@ class Covariance:
 
     Config = CovarianceConfig
 
-    __slots__ = ("_centred", "_config", "_cov", "_diag", "_triu", "_width", "_windows")
+    __slots__ = ("_centring", "_config", "_cov", "_ones", "_tri", "_triu", "_width", "_windows")
 
     def __init__(self, config: CovarianceConfig) -> None:
         self._config = config
         self._windows = Windows("covariance")
-        self._centred: npt.NDArray[np.float64] = np.empty((0, 0))
+        self._centring = Centring(0, 0)
         self._cov: npt.NDArray[np.float64] = np.empty((0, 0))
         self._triu: npt.NDArray[np.intp] = np.empty(0, np.intp)
-        self._diag: npt.NDArray[np.intp] = np.empty(0, np.intp)
+        self._tri: npt.NDArray[np.float64] = np.empty(0)  # scratch: the row in float64
+        self._ones: npt.NDArray[np.float64] = np.empty(0)
         self._width = 0
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
@@ -87,11 +89,12 @@ class Covariance:
         cfg = self._config
         rate = self._windows.prepare(cfg.window_s, cfg.hop_s, info, min_len=2)
         c = info.n_channels
-        self._centred = np.empty((self._windows.length, c))
+        self._centring = Centring(self._windows.length, c)
         self._cov = np.empty((c, c))
         rows, cols = np.triu_indices(c)
         self._triu = np.ravel_multi_index((rows, cols), (c, c))
-        self._diag = np.arange(c) * (c + 1)
+        self._tri = np.empty(rows.size)
+        self._ones = np.ones(c)
         self._width = rows.size
         names = info.channel_names
         out = tuple(f"{names[a]}:{names[b]}" for a, b in zip(rows, cols, strict=True))
@@ -108,14 +111,16 @@ class Covariance:
         return self._windows.run(chunk, self._width, self._fill)
 
     def _fill(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
-        centred, cov = self._centred, self._cov
-        np.subtract(window, window.mean(axis=0), out=centred)
+        centred, cov = self._centring.centre(window), self._cov
         np.matmul(centred.T, centred, out=cov)
         cov /= centred.shape[0] - 1
-        flat = cov.reshape(-1)
         s = self._config.shrinkage
         if s:
-            mu = flat[self._diag].sum() / cov.shape[0]
+            diagonal = cov.reshape(-1)[:: cov.shape[0] + 1]  # a view
+            # The trace as a dot product: a reduction (np.trace) builds a 1 KiB iterator.
+            mu = float(np.dot(diagonal, self._ones)) / cov.shape[0]
             cov *= 1.0 - s
-            flat[self._diag] += s * mu
-        row[:] = flat[self._triu]
+            diagonal += s * mu
+        # mode="clip": the indices are in range; "raise" would buffer ``out``.
+        np.take(cov.reshape(-1), self._triu, out=self._tri, mode="clip")
+        row[:] = self._tri

@@ -160,9 +160,29 @@ class Epoch:
         self._pending = waiting
         if not ready:
             return None
-        idx = (np.asarray(ready)[:, None] + np.arange(self.n_epoch)).ravel() % self._size
         self.epochs += len(ready)
-        return Chunk(self._data[idx], self._stamps[idx], 0)
+        return self._copy_out(ready)
+
+    def _copy_out(self, starts: list[int]) -> Chunk:
+        """Copy the epochs starting at the absolute sample indices ``starts`` out of the ring.
+
+        Row blocks only (one or two per epoch, as the ring wraps): no index arrays, nothing
+        allocated but the returned arrays.
+        """
+        n_epoch, size = self.n_epoch, self._size
+        data = np.empty((len(starts) * n_epoch, self._data.shape[1]), dtype=self._data.dtype)
+        stamps = np.empty(len(starts) * n_epoch)
+        for j, k0 in enumerate(starts):
+            start = k0 % size
+            first = min(n_epoch, size - start)
+            row = j * n_epoch
+            data[row : row + first] = self._data[start : start + first]
+            stamps[row : row + first] = self._stamps[start : start + first]
+            if first < n_epoch:
+                rest = n_epoch - first
+                data[row + first : row + n_epoch] = self._data[:rest]
+                stamps[row + first : row + n_epoch] = self._stamps[:rest]
+        return Chunk(data, stamps, 0)
 
     def stats(self) -> dict[str, int]:
         """Counters for the runtime's report: epochs emitted, missed, and markers waiting."""

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bci_bridge.stream import Chunk, StreamInfo
+from decoders.centring import Centring
 from decoders.checks import check_budget
 from decoders.derived_units import log_of, squared
 from decoders.windowing import Windows, check_window_config
@@ -58,13 +59,14 @@ class LogVar:
 
     Config = LogVarConfig
 
-    __slots__ = ("_centred", "_config", "_var", "_width", "_windows")
+    __slots__ = ("_centring", "_config", "_ones", "_var", "_width", "_windows")
 
     def __init__(self, config: LogVarConfig) -> None:
         self._config = config
         self._windows = Windows("logvar")
-        self._centred: npt.NDArray[np.float64] = np.empty((0, 0))
+        self._centring = Centring(0, 0)
         self._var: npt.NDArray[np.float64] = np.empty(0)
+        self._ones: npt.NDArray[np.float64] = np.empty(0)
         self._width = 0
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
@@ -77,8 +79,9 @@ class LogVar:
         """
         cfg = self._config
         rate = self._windows.prepare(cfg.window_s, cfg.hop_s, info, min_len=2)
-        self._centred = np.empty((self._windows.length, info.n_channels))
+        self._centring = Centring(self._windows.length, info.n_channels)
         self._var = np.empty(info.n_channels)
+        self._ones = np.ones(self._windows.length)
         self._width = info.n_channels
         names = tuple(f"{ch}_logvar" for ch in info.channel_names)
         units = tuple(log_of(squared(u), "ln") for u in info.channel_units)
@@ -91,10 +94,9 @@ class LogVar:
         return self._windows.run(chunk, self._width, self._fill)
 
     def _fill(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
-        centred, var = self._centred, self._var
-        np.subtract(window, window.mean(axis=0), out=centred)
+        centred, var = self._centring.centre(window), self._var
         np.square(centred, out=centred)
-        np.sum(centred, axis=0, out=var)
+        np.dot(self._ones, centred, out=var)  # column sums, no reduction iterator
         var /= centred.shape[0] - 1
         np.maximum(var, _FLOOR, out=var)
         np.log(var, out=var)

@@ -11,7 +11,10 @@ Two kinds of model are accepted, told apart by the rank of their float32 input:
   one row; with ``trigger = "hop"`` a ring keeps the last ``n_samples`` samples and, once full,
   the model runs every ``hop`` samples. Each row is stamped with its window's newest sample.
   The sliding window is kept channels first (:class:`~decoders.ring.ChannelsFirstRing`), so
-  the model reads it in place: no copy per run.
+  each run copies one contiguous block into the model's input buffer.
+
+The model reads and writes preallocated buffers bound once (:mod:`decoders.onnx_binding`): in
+steady state ``step`` allocates only the array it returns.
 
 The output is a rank-2 float tensor (batch, n_outputs). A model made by ``bci-bridge train``
 carries a manifest (:mod:`decoders.manifest`); it is checked against the live stream (channel
@@ -39,13 +42,14 @@ from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget
 from decoders.manifest import KEY as MANIFEST_KEY
 from decoders.manifest import parse_manifest
+from decoders.onnx_binding import OUTPUT_DTYPES, BoundRun
 from decoders.unit_check import unit_factors
 from decoders.windowing import Windows
 
 __all__ = ["OnnxModule", "OnnxModuleConfig"]
 
 #: Output element types accepted (converted to float32).
-_FLOAT_OUTPUTS = ("tensor(float)", "tensor(double)", "tensor(float16)")
+_FLOAT_OUTPUTS = tuple(OUTPUT_DTYPES)
 #: Zero-input runs in prepare(), so that the first real chunk pays no first-call costs.
 _WARMUP_RUNS = 3
 #: Relative difference of sample rates tolerated between a manifest and the stream.
@@ -127,7 +131,7 @@ class OnnxModule:
     Config = OnnxModuleConfig
 
     __slots__ = (
-        "_cast_input",
+        "_bound",
         "_config",
         "_factors",
         "_feed",
@@ -135,10 +139,12 @@ class OnnxModule:
         "_fill",
         "_n_features",
         "_n_outputs",
-        "_rows",
-        "_run",
+        "_out_dtype",
+        "_rows_in",
+        "_rows_out",
         "_scaled",
         "_session",
+        "_spread",
         "_window",
         "_windows",
         "_x",
@@ -147,19 +153,22 @@ class OnnxModule:
     def __init__(self, config: OnnxModuleConfig) -> None:
         self._config = config
         self._session: ort.InferenceSession | None = None
-        self._run: Any = None
+        self._bound: BoundRun | None = None
+        self._out_dtype: np.dtype[Any] = np.dtype(np.float32)
+        # Features models: input and output rows for the longest chunk so far.
+        self._rows_in: npt.NDArray[np.float32] = np.empty((0, 0), dtype=np.float32)
+        self._rows_out: npt.NDArray[Any] = np.empty((0, 0), dtype=np.float32)
         self._feed = ""
         self._fetch: list[str] = []
         self._n_features = 0
         self._n_outputs = 0
-        self._cast_input = False
         self._window = 0  # samples per window; 0: a features model
         self._windows = Windows("the window model")
         self._x: npt.NDArray[np.float32] = np.empty((1, 0, 0), dtype=np.float32)
-        self._fill = self._fill_copy
-        self._rows: npt.NDArray[np.float32] = np.empty((0, 0), dtype=np.float32)  # cast input
+        self._fill = self._fill_window
         self._factors: npt.NDArray[np.float32] | None = None  # stream units -> model units
         self._scaled: npt.NDArray[np.float32] = np.empty((0, 0), dtype=np.float32)
+        self._spread: npt.NDArray[np.float32] = np.empty((0, 0), dtype=np.float32)  # factors
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
         """Load and check the model against the input, create the session and warm it up.
@@ -204,11 +213,13 @@ class OnnxModule:
             )
             if self._factors is not None:
                 self._scaled = np.empty((64, info.n_channels), dtype=np.float32)
+                self._spread = np.empty_like(self._scaled)
+                self._spread[...] = self._factors
         self._fetch = [out]
         self._session = session
-        self._run = session.run
+        self._bound = BoundRun(session, self._feed, out)
+        self._out_dtype = OUTPUT_DTYPES[_output_type(session, out)]
         self._n_features = info.n_channels
-        self._cast_input = info.dtype != "float32"
         self._window = window
         rate = info.sfreq
         if window:
@@ -216,11 +227,13 @@ class OnnxModule:
             n_outputs = _warm_up_window(session, self._feed, out, self._x, path)
             hop = cfg.hop if cfg.trigger == "hop" else 0
             self._windows.set(window, hop, info.n_channels, channels_first=True, dtype=np.float32)
-            self._fill = self._fill_view if hop else self._fill_copy
+            self._bound.bind(self._x, np.empty((1, n_outputs), dtype=self._out_dtype))
             rate = info.sfreq / hop if hop else 0.0
         else:
             n_outputs = _warm_up(session, self._feed, out, info.n_channels, path)
-            self._rows = np.empty((64, info.n_channels), dtype=np.float32)
+            self._rows_in = np.zeros((64, info.n_channels), dtype=np.float32)
+            self._rows_out = np.empty((64, n_outputs), dtype=self._out_dtype)
+            self._bind_rows(64, n_outputs)
         self._n_outputs = n_outputs
         given = cfg.class_names
         if not given and manifest is not None:
@@ -262,16 +275,15 @@ class OnnxModule:
             data = chunk.data
         if self._window:
             return self._windows.run(chunk, self._n_outputs, self._fill)
-        if self._cast_input:
-            n = data.shape[0]
-            if n > self._rows.shape[0]:
-                self._rows = np.empty((n, self._n_features), dtype=np.float32)
-            rows = self._rows[:n]  # onnxruntime reads it during run() only: reused next call
-            np.copyto(rows, data, casting="unsafe")
-            data = rows
-        y = self._run(self._fetch, {self._feed: data})[0]
-        if y.dtype != np.float32:
-            y = y.astype(np.float32)
+        bound = self._bound
+        assert bound is not None, "prepare() first"
+        n = data.shape[0]
+        if n != bound.x.shape[0]:
+            self._bind_rows(n, self._n_outputs)
+        np.copyto(bound.x, data, casting="unsafe")
+        bound.run()
+        y = np.empty(bound.y.shape, dtype=np.float32)  # fresh: the bound buffer is reused
+        np.copyto(y, bound.y)
         return Chunk(y, chunk.timestamps, chunk.seq)
 
     def _scale(self, chunk: Chunk, factors: npt.NDArray[np.float32]) -> Chunk:
@@ -283,22 +295,33 @@ class OnnxModule:
         n = chunk.data.shape[0]
         if n > self._scaled.shape[0]:
             self._scaled = np.empty((n, self._scaled.shape[1]), dtype=np.float32)
+            self._spread = np.empty_like(self._scaled)
+            self._spread[...] = factors
         out = self._scaled[:n]
-        np.multiply(chunk.data, factors, out=out, casting="unsafe")
+        # Equal shapes and dtypes: numpy 2 would buffer a broadcast ``factors`` or a cast.
+        np.copyto(out, chunk.data, casting="unsafe")
+        np.multiply(out, self._spread[:n], out=out)
         return Chunk(out, chunk.timestamps, chunk.seq)
 
-    def _fill_view(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
-        """Run the model on the ring's window (n_channels, n_samples), C-contiguous float32.
+    def _bind_rows(self, n: int, n_outputs: int) -> None:
+        """Features models: bind the first ``n`` rows of the row buffers (grown if needed).
 
-        The (1, n_channels, n_samples) view is read by onnxruntime in place, without a copy.
+        A chunk of another length than the last one rebinds (a few microseconds, nothing
+        allocated unless the chunk is the longest yet); steady chunk sizes bind once.
         """
-        row[:] = self._run(self._fetch, {self._feed: window[None]})[0][0]
+        assert self._bound is not None
+        if n > self._rows_in.shape[0]:
+            self._rows_in = np.zeros((n, self._n_features), dtype=np.float32)
+            self._rows_out = np.empty((n, n_outputs), dtype=self._out_dtype)
+        self._bound.bind(self._rows_in[:n], self._rows_out[:n])
 
-    def _fill_copy(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
-        """Run the model on one epoch, a (n_channels, n_samples) view of time-first input."""
-        x = self._x
-        x[0] = window
-        row[:] = self._run(self._fetch, {self._feed: x})[0][0]
+    def _fill_window(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
+        """Run the model on one window (n_channels, n_samples): a ring view or an epoch."""
+        bound = self._bound
+        assert bound is not None
+        bound.x[0] = window
+        bound.run()
+        row[:] = bound.y[0]
 
 
 def _check_file(path: Path) -> None:
@@ -395,6 +418,10 @@ def _pick_input(
     window = shape[2] if len(shape) == 3 else 0
     assert isinstance(window, int)
     return str(chosen.name), window
+
+
+def _output_type(session: ort.InferenceSession, name: str) -> str:
+    return str(next(o.type for o in session.get_outputs() if o.name == name))
 
 
 def _manifest(session: ort.InferenceSession, path: Path) -> dict[str, Any] | None:

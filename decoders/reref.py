@@ -1,9 +1,12 @@
 """Re-referencing: subtract a reference signal (common average, or given channels) from channels.
 
-Each chunk costs O(n_samples * n_channels): the mean of the reference channels is one
-matrix-vector product with a precomputed weight vector (1/k on the k reference channels, 0
-elsewhere), then it is subtracted from the re-referenced columns slice by slice, straight into
-the output array. The column slices ("segments") are worked out once in ``prepare``.
+Each chunk costs O(n_samples * n_channels) and allocates only its output: the mean of the
+reference channels is one matrix-vector product with a precomputed weight vector (1/k on the k
+reference channels, 0 elsewhere), written into the re-referenced columns of a preallocated
+(n_samples, n_out) buffer (the other columns stay 0), which is then subtracted from the kept
+input columns, straight into the output array. Every operation is between whole C-contiguous
+arrays of one shape and dtype: numpy 2 makes a temporary for a broadcast, strided or casting
+operand.
 """
 
 from __future__ import annotations
@@ -19,13 +22,6 @@ from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget
 
 __all__ = ["ReRef", "ReRefConfig"]
-
-#: Above this many column slices, whole-array operations beat a Python loop over the slices.
-_MAX_SEGMENTS = 16
-
-#: One column slice of the output: input columns [src, src + width) go to output columns
-#: [dst, dst + width), minus the reference mean when ``subtract`` is true.
-_Segment = tuple[int, int, int, bool]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,14 +97,13 @@ class ReRef:
     __slots__ = (
         "_config",
         "_dtype",
-        "_fancy_keep",
-        "_fancy_sub",
+        "_keep",
+        "_kept",
+        "_mask",
         "_mean",
         "_n_out",
-        "_ref",
-        "_segments",
-        "_src_has_ref",
-        "_sub_row",
+        "_spread",
+        "_src",
         "_weights",
     )
 
@@ -116,14 +111,14 @@ class ReRef:
         self._config = config
         self._dtype: np.dtype[Any] = np.dtype(np.float64)
         self._weights: npt.NDArray[Any] = np.empty(0)  # (n_channels,): 1/k on the reference
-        self._ref: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)  # reference columns
-        self._segments: list[_Segment] | None = None  # None: too many, use whole arrays
-        self._fancy_keep: npt.NDArray[np.intp] | None = None  # input columns kept (drop)
-        self._fancy_sub: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)  # output columns
-        self._sub_row: npt.NDArray[Any] = np.empty(0)  # (n_out,): 1 re-referenced, 0 not
-        self._src_has_ref = True  # the output keeps every input column
+        self._keep: npt.NDArray[np.intp] | None = None  # input columns kept (None: all)
         self._n_out = 0
-        self._mean: npt.NDArray[Any] = np.empty(0)  # scratch: per-sample reference mean
+        # Scratch, rows for the longest chunk so far (grown by _grow):
+        self._src: npt.NDArray[Any] = np.empty((0, 0))  # input in the output dtype
+        self._kept: npt.NDArray[Any] = np.empty((0, 0))  # its kept columns (dropping)
+        self._mean: npt.NDArray[Any] = np.empty(0)  # per-sample reference mean
+        self._spread: npt.NDArray[Any] = np.empty((0, 0))  # that mean, 0 where not subtracted
+        self._mask: npt.NDArray[np.bool_] = np.empty((0, 0), dtype=bool)  # where subtracted
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
         """Work out the reference weights and the column slices of the output.
@@ -164,15 +159,11 @@ class ReRef:
         self._dtype = dtype
         self._weights = np.zeros(n, dtype=dtype)
         self._weights[ref] = 1.0 / len(ref)
-        self._ref = np.asarray(ref, dtype=np.intp)
         self._n_out = len(keep)
-        self._src_has_ref = len(keep) == n
-        segments = _segments(keep, subtract)
-        self._segments = segments if len(segments) <= _MAX_SEGMENTS else None
-        self._fancy_keep = None if len(keep) == n else np.asarray(keep, dtype=np.intp)
-        self._sub_row = subtract[keep].astype(dtype)
-        self._fancy_sub = np.flatnonzero(self._sub_row).astype(np.intp)
-        self._mean = np.empty(256, dtype=dtype)
+        self._keep = None if len(keep) == n else np.asarray(keep, dtype=np.intp)
+        self._mask = subtract[keep][None, :]  # one row; _grow spreads it
+        self._src = np.empty((0, n), dtype=dtype)
+        self._grow(256)
         return info.renamed(
             channel_names=tuple(names[j] for j in keep),
             channel_types=tuple(info.channel_types[j] for j in keep),
@@ -198,61 +189,28 @@ class ReRef:
         n = data.shape[0]
         if n == 0:
             return None
-        dtype = self._dtype
-        out = np.empty((n, self._n_out), dtype=dtype)
+        if n > self._mean.shape[0]:
+            self._grow(n)
         src: npt.NDArray[Any] = data
-        if data.dtype != dtype and self._src_has_ref:
-            # Convert once, into the output, and work in place from there on.
-            np.copyto(out, data, casting="unsafe")
-            src = out
-        if len(self._mean) < n:
-            self._mean = np.empty(n, dtype=dtype)
+        if data.dtype != self._dtype or not data.flags.c_contiguous:
+            src = self._src[:n]
+            np.copyto(src, data, casting="unsafe")
         mean = self._mean[:n]
-        if src.dtype == dtype:
-            np.matmul(src, self._weights, out=mean)
-        else:  # integer input whose reference channels are dropped: read just those
-            np.mean(data[:, self._ref], axis=1, dtype=dtype, out=mean)
-        col = mean[:, None]
-        segments = self._segments
-        if segments is not None:
-            for first, dst, width, subtract in segments:
-                if subtract:
-                    np.subtract(src[:, first : first + width], col, out=out[:, dst : dst + width])
-                elif src is not out:
-                    out[:, dst : dst + width] = src[:, first : first + width]
-        elif self._fancy_keep is not None:  # many dropped references, scattered
-            np.subtract(data[:, self._fancy_keep], col, out=out)
-        else:  # an average over many separate runs of columns: subtract mean * (0 or 1)
-            np.multiply(col, self._sub_row, out=out)
-            np.subtract(data, out, out=out)
-            if not np.isfinite(mean).all():  # NaN * 0 is NaN: keep the other columns exact
-                np.copyto(out, data, casting="unsafe")
-                out[:, self._fancy_sub] -= col
+        np.dot(src, self._weights, out=mean)
+        spread = self._spread[:n]
+        np.copyto(spread, mean[:, None], where=self._mask[:n])
+        if self._keep is not None:
+            # mode="clip": the columns are in range; "raise" would buffer ``out``.
+            src = np.take(src, self._keep, axis=1, out=self._kept[:n], mode="clip")
+        out = np.empty((n, self._n_out), dtype=self._dtype)
+        np.subtract(src, spread, out=out)
         return Chunk(out, chunk.timestamps, chunk.seq)
 
-
-def _segments(keep: list[int], subtract: npt.NDArray[np.bool_]) -> list[_Segment]:
-    """Split the output into runs of consecutive input columns with the same treatment.
-
-    Parameters
-    ----------
-    keep : list of int
-        Input column of each output column, increasing.
-    subtract : ndarray of bool, shape (n_channels,)
-        Whether the reference mean is subtracted from each input column.
-
-    Returns
-    -------
-    list of (first, dst, width, subtract)
-        Input columns ``[first, first + width)`` go to output columns ``[dst, dst + width)``.
-    """
-    runs: list[_Segment] = []
-    for dst, src in enumerate(keep):
-        sub = bool(subtract[src])
-        if runs:
-            first, start, width, last_sub = runs[-1]
-            if src == first + width and sub == last_sub:
-                runs[-1] = (first, start, width + 1, sub)
-                continue
-        runs.append((src, dst, 1, sub))
-    return runs
+    def _grow(self, n: int) -> None:
+        """Size the scratch for chunks of up to ``n`` samples."""
+        dtype, n_out = self._dtype, self._n_out
+        self._src = np.empty((n, self._src.shape[1]), dtype=dtype)
+        self._kept = np.empty((n, n_out), dtype=dtype)
+        self._mean = np.empty(n, dtype=dtype)
+        self._spread = np.zeros((n, n_out), dtype=dtype)
+        self._mask = np.ascontiguousarray(np.broadcast_to(self._mask[:1], (n, n_out)))

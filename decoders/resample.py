@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
@@ -28,6 +27,7 @@ from decoders.resample_design import Resampling, design_resampling
 __all__ = ["Resample", "ResampleConfig"]
 
 _F64 = npt.NDArray[np.float64]
+_I64 = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,20 +61,36 @@ class Resample:
     Input: shape (n_samples, n_channels), regular rate. Output: shape (n_out, n_channels),
     float64 for float64 input and float32 otherwise, same channels and units, rate
     ``sfreq_in * up / down``; ``n_out`` is whatever the chunk completes (``None`` if 0).
+
+    Notes
+    -----
+    In steady state ``step`` allocates only its output (data and timestamps, fresh arrays):
+    which input rows and filter phase each output uses repeats every ``up`` outputs, so the
+    schedule is tabulated once for ``up`` outputs plus the most one chunk completes, and each
+    call reads slices of it into preallocated scratch. A chunk longer than any before grows the
+    tables once.
     """
 
     Config = ResampleConfig
 
     __slots__ = (
+        "_coef",
         "_config",
         "_design",
         "_dtype",
         "_ext",
+        "_gather",
+        "_history",
+        "_idx",
+        "_idx_table",
         "_n_in",
         "_n_out",
+        "_newest",
+        "_newest_table",
+        "_offsets",
         "_phases_rev",
         "_started",
-        "_windows",
+        "_y",
     )
 
     def __init__(self, config: ResampleConfig) -> None:
@@ -82,14 +98,24 @@ class Resample:
         self._design: Resampling | None = None
         self._phases_rev: _F64 = np.empty((0, 0))
         self._ext: _F64 = np.empty((0, 0))  # history (n_per_phase - 1 rows), then the chunk
-        self._windows: _F64 = np.empty((0, 0, 0))  # every filter-length window of _ext, a view
         self._dtype: np.dtype[np.floating] = np.dtype(np.float32)
+        # Schedule of outputs k = 0 .. up + most per chunk - 1 (see the class notes):
+        self._newest_table: _I64 = np.empty(0, np.intp)  # k * down // up
+        self._idx_table: _I64 = np.empty((0, 0), np.intp)  # k * down // up + (0 .. n_per_phase-1)
+        self._coef: _F64 = np.empty((0, 0))  # the reversed filter phase of output k
+        self._offsets: _F64 = np.empty(0)  # (k * down % up) / (up * sfreq_in), seconds
+        # Scratch of one call:
+        self._newest: _I64 = np.empty(0, np.intp)
+        self._idx: _I64 = np.empty((0, 0), np.intp)
+        self._gather: _F64 = np.empty((0, 0, 0))  # (n_out, n_per_phase, n_channels)
+        self._y: _F64 = np.empty((0, 1, 0))  # (n_out, 1, n_channels)
+        self._history: _F64 = np.empty((0, 0))  # (n_per_phase - 1, n_channels)
         self._n_in = 0
         self._n_out = 0
         self._started = False
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
-        """Design the filter for the input's rate, allocate the history, reset.
+        """Design the filter for the input's rate, tabulate the schedule, allocate, reset.
 
         Raises
         ------
@@ -100,9 +126,10 @@ class Resample:
         design = design_resampling(rate, self._config.sfreq)
         self._design = design
         self._phases_rev = np.ascontiguousarray(design.phases[:, ::-1])
-        keep = design.phases.shape[1] - 1
-        self._set_ext(np.zeros((keep + 256, info.n_channels)))
         self._dtype = np.dtype(np.float64 if info.dtype == "float64" else np.float32)
+        self._ext = np.zeros((0, info.n_channels))
+        self._history = np.empty((self._phases_rev.shape[1] - 1, info.n_channels))
+        self._grow(256)
         self._n_in = 0
         self._n_out = 0
         self._started = False
@@ -115,10 +142,26 @@ class Resample:
             return {}
         return {"up": d.up, "down": d.down, "latency_s": d.delay_s}
 
-    def _set_ext(self, ext: _F64) -> None:
-        """Use ``ext`` as the history-and-chunk buffer; make its window view once."""
+    def _grow(self, n_in: int) -> None:
+        """Size the history-and-chunk buffer, the schedule and the scratch for ``n_in`` rows."""
+        d = self._design
+        assert d is not None
+        per_phase = self._phases_rev.shape[1]
+        keep = per_phase - 1
+        ext = np.zeros((keep + n_in, self._ext.shape[1]))
+        ext[: min(keep, self._ext.shape[0])] = self._ext[:keep]
         self._ext = ext
-        self._windows = sliding_window_view(ext, self._phases_rev.shape[1], axis=0)
+        most = d.n_out(n_in) + 1  # outputs one chunk of n_in samples can complete
+        k = np.arange(d.up + most, dtype=np.int64) * d.down
+        phase = k % d.up
+        self._newest_table = (k // d.up).astype(np.intp)
+        self._idx_table = self._newest_table[:, None] + np.arange(per_phase, dtype=np.intp)
+        self._coef = np.ascontiguousarray(self._phases_rev[phase])
+        self._offsets = phase / (d.up * d.sfreq_in)
+        self._newest = np.empty(most, np.intp)
+        self._idx = np.empty((most, per_phase), np.intp)
+        self._gather = np.empty((most, per_phase, ext.shape[1]))
+        self._y = np.empty((most, 1, ext.shape[1]))
 
     def step(self, chunk: Chunk) -> Chunk | None:
         """Take one chunk in; return the output samples it completes, or ``None``."""
@@ -128,12 +171,9 @@ class Resample:
         n = x.shape[0]
         if n == 0:
             return None
-        per_phase = self._phases_rev.shape[1]
-        keep = per_phase - 1
+        keep = self._phases_rev.shape[1] - 1
         if keep + n > self._ext.shape[0]:
-            grown = np.empty((keep + n, x.shape[1]))
-            grown[:keep] = self._ext[:keep]
-            self._set_ext(grown)
+            self._grow(n)
         ext = self._ext
         if not self._started:
             ext[:keep] = x[0]  # steady state: the signal before the first sample is that sample
@@ -141,16 +181,35 @@ class Resample:
         ext[keep : keep + n] = x
         first, last = self._n_out, d.n_out(self._n_in + n)
         out: Chunk | None = None
-        if last > first:
-            pos = np.arange(first, last, dtype=np.int64) * d.down  # upsampled positions
-            phase = pos % d.up
-            newest = pos // d.up - self._n_in  # index in the chunk of each output's newest input
-            windows = self._windows[newest]  # (n_out, n_channels, n_per_phase)
-            y = np.einsum("kcj,kj->kc", windows, self._phases_rev[phase])
-            stamps = chunk.timestamps[newest] + phase / (d.up * d.sfreq_in)
-            out = Chunk(np.ascontiguousarray(y, dtype=self._dtype), stamps, chunk.seq)
-        # The history for the next chunk: the last ``keep`` samples seen.
-        ext[:keep] = ext[n : n + keep]
+        m = last - first
+        if m > 0:
+            # Output k = first + i is scheduled as table row r + i, shifted by whole periods.
+            period, r = divmod(first, d.up)
+            shift = period * d.down - self._n_in
+            rows = slice(r, r + m)
+            newest = self._newest[:m]  # index in the chunk of each output's newest input
+            np.add(self._newest_table[rows], shift, out=newest)
+            idx = self._idx[:m]  # rows of ext under each output's filter
+            np.add(self._idx_table[rows], shift, out=idx)
+            # mode="clip": indices are in range by construction; "raise" would buffer ``out``.
+            gather = self._gather[:m]
+            np.take(ext, idx, axis=0, out=gather, mode="clip")
+            y = self._y[:m]
+            np.matmul(self._coef[rows, None, :], gather, out=y)
+            data = np.empty((m, ext.shape[1]), dtype=self._dtype)
+            np.copyto(data, y[:, 0, :], casting="same_kind")
+            stamps = np.empty(m)
+            np.take(chunk.timestamps, newest, out=stamps, mode="clip")
+            stamps += self._offsets[rows]
+            out = Chunk(data, stamps, chunk.seq)
+        # The history for the next chunk: the last ``keep`` samples seen. Overlapping ranges
+        # (n < keep) go through scratch: numpy would copy them into a temporary otherwise.
+        if n >= keep:
+            ext[:keep] = ext[n : n + keep]
+        else:
+            history = self._history
+            history[...] = ext[n : n + keep]
+            ext[:keep] = history
         self._n_in += n
         self._n_out = last
         return out

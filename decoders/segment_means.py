@@ -60,13 +60,14 @@ class SegmentMeans:
 
     Config = SegmentMeansConfig
 
-    __slots__ = ("_avg", "_config", "_means", "_width", "_windows")
+    __slots__ = ("_avg_t", "_config", "_epoch", "_means", "_width", "_windows")
 
     def __init__(self, config: SegmentMeansConfig) -> None:
         self._config = config
         self._windows = Windows("segment_means")
-        self._avg: npt.NDArray[np.float64] = np.empty((0, 0))
-        self._means: npt.NDArray[np.float64] = np.empty((0, 0))
+        self._avg_t: npt.NDArray[np.float64] = np.empty((0, 0))
+        self._epoch: npt.NDArray[np.float64] = np.empty((0, 0))  # scratch: a float64 epoch
+        self._means: npt.NDArray[np.float64] = np.empty((0, 0))  # (n_channels, n_segments)
         self._width = 0
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
@@ -89,8 +90,9 @@ class SegmentMeans:
                 f"{n} is divisible by {', '.join(map(str, fits))}",
                 key="n_segments",
             )
-        self._avg = np.kron(np.eye(k), np.full((1, n // k), k / n))  # (k, n)
-        self._means = np.empty((k, info.n_channels))
+        self._avg_t = np.kron(np.eye(k), np.full((n // k, 1), k / n))  # (n, k)
+        self._epoch = np.empty((n, info.n_channels))
+        self._means = np.empty((info.n_channels, k))
         self._width = info.n_channels * k
         names = tuple(f"{ch}_s{s}" for ch in info.channel_names for s in range(k))
         units = tuple(u for u in info.channel_units for _ in range(k))
@@ -110,8 +112,8 @@ class SegmentMeans:
 
     def _fill(self, window: npt.NDArray[Any], row: npt.NDArray[np.float32]) -> None:
         means = self._means
-        if window.dtype == np.float64:
-            np.matmul(self._avg, window, out=means)  # (n_segments, n_channels)
-        else:
-            means[...] = self._avg @ window.astype(np.float64)
-        row[:] = means.T.reshape(-1)
+        if window.dtype != np.float64:
+            np.copyto(self._epoch, window)
+            window = self._epoch
+        np.matmul(window.T, self._avg_t, out=means)  # (n_channels, n_segments)
+        row[:] = means.reshape(-1)  # channel-major, as named

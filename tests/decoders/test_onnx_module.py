@@ -96,6 +96,23 @@ def test_runs_the_model_and_matches_numpy(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.concatenate(rows), _softmax(x, w, b), rtol=1e-5, atol=1e-6)
 
 
+def test_chunks_of_changing_lengths_rebind_the_buffers(tmp_path: Path) -> None:
+    """Rows are bound once per length: longer, shorter and repeated lengths stay exact."""
+    path, w, b = _linear_softmax(tmp_path / "m.onnx")
+    module = OnnxModule(OnnxModuleConfig(model=str(path)))
+    module.prepare(_info())
+    x = np.random.default_rng(2).normal(size=(400, 8)).astype(np.float32)
+    outputs, start = [], 0
+    for n in (3, 100, 3, 3, 1, 200, 90):
+        out = module.step(Chunk(x[start : start + n], np.arange(start, start + n, 1.0), 0))
+        assert out is not None
+        assert out.data.shape == (n, 3)
+        outputs.append(out.data)
+        start += n
+    # Every output kept its values after later steps (fresh arrays, not the bound buffer).
+    np.testing.assert_allclose(np.concatenate(outputs), _softmax(x, w, b), rtol=1e-5, atol=1e-6)
+
+
 def test_class_names_from_metadata_and_from_config(tmp_path: Path) -> None:
     path, _, _ = _linear_softmax(tmp_path / "m.onnx", classes="left, right,rest")
     from_meta = OnnxModule(OnnxModuleConfig(model=str(path))).prepare(_info())
