@@ -128,6 +128,8 @@ CASES: dict[str, dict[str, Case]] = {
         "ears": Case(lambda _: {"mode": "channels", "reference": ("O1", "O2")}),
     },
     "rename": {"": Case(lambda _: {"mapping": {"Fz": "AFz"}})},
+    # Intracortical by design (250-5000 Hz at 30 kHz); here a band and bins a 250 Hz stream has.
+    "spikes": {"": Case(lambda _: {"low": 10.0, "high": 100.0, "bin_s": 0.02})},
     "resample": {
         "128": Case(lambda _: {"sfreq": 128.0}),
         "125": Case(lambda _: {"sfreq": 125.0}),
