@@ -68,8 +68,9 @@ def test_onnx_features_equal_numpy_and_parity_on_scp1(
 ) -> None:
     X_train, X_test = _at_64_hz(scp1_train), _at_64_hz(scp1_test)
     shape = WindowShape(6, X_train.shape[2], 64.0)
-    family = MiniRocket(MiniRocketConfig(features=504), shape, 2)
+    family = MiniRocket(MiniRocketConfig(features=252, differences=True), shape, 2)
     family.fit(X_train, _labels(scp1_train))
+    assert family.diff_kernels is not None  # the first difference's transform is exported too
     X32 = X_test.astype(np.float32).astype(np.float64)
     proba = family.predict_proba(X32)
     assert float(np.mean(proba.argmax(axis=1) == _labels(scp1_test))) > 0.8
@@ -81,7 +82,7 @@ def test_onnx_features_equal_numpy_and_parity_on_scp1(
         parts.nodes,
         "features",
         [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", 6, shape.n_samples])],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["batch", 504])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["batch", 504])],  # 2 x 252
         initializer=parts.initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
@@ -94,14 +95,18 @@ def test_onnx_features_equal_numpy_and_parity_on_scp1(
 def test_feature_count_is_chosen_by_cv_on_the_training_data(scp1_train: Trials) -> None:
     X = _at_64_hz(scp1_train)[::2]
     y = _labels(scp1_train)[::2]
-    config = MiniRocketConfig(features=(84, 252), select_folds=3, classifier="lda")
+    config = MiniRocketConfig(
+        features=(84, 252), differences=(False, True), select_folds=3, classifier="lda"
+    )
     family = MiniRocket(config, WindowShape(6, X.shape[2], 64.0), 2)
     family.fit(X, y)
-    assert set(family.selection) == {84, 252}
+    order = ["84", "84+diff", "252", "252+diff"]
+    assert list(family.selection) == order
     best = max(family.selection.values())
-    chosen = min(c for c, s in family.selection.items() if s == best)
-    assert family.kernels is not None
-    assert family.kernels.n_features == chosen
+    chosen = next(k for k in order if family.selection[k] == best)  # ties: the first
+    count = int(chosen.split("+")[0]) * (2 if chosen.endswith("+diff") else 1)
+    assert family.features(X).shape == (len(X), count)
+    assert family.state()["features"]["n_features"] == count
     again = MiniRocket(config, WindowShape(6, X.shape[2], 64.0), 2)
     again.load_state(json.loads(json.dumps(family.state())))
     assert again.selection == family.selection
@@ -113,7 +118,7 @@ def test_recipe_trains_through_the_cli(tmp_path: Path) -> None:
     # `bci-bridge train examples/recipes/scp1_minirocket.toml` runs it in full.
     text = (
         RECIPE.read_text()
-        .replace("features = [504, 1008, 2016]", "features = [168, 336]")
+        .replace("features = [504, 1008]", "features = [168, 336]")
         .replace("select_folds = 5", "select_folds = 3")
     )
     assert "features = [168, 336]" in text
@@ -129,8 +134,12 @@ def test_recipe_trains_through_the_cli(tmp_path: Path) -> None:
     manifest = read_manifest(model)
     assert manifest is not None
     features = manifest["family"]["features"]
-    assert features["n_features"] in (168, 336)
-    assert set(features["selection"]) == {"168", "336"}
+    assert set(features["selection"]) == {"168", "168+diff", "336", "336+diff"}
+    best = max(features["selection"].values())
+    chosen = next(
+        k for k in ("168", "168+diff", "336", "336+diff") if features["selection"][k] == best
+    )
+    assert features["n_features"] == int(chosen.split("+")[0]) * (2 if "+" in chosen else 1)
     assert manifest["filters"][0] == {"module": "resample", "params": {"sfreq": 64.0}}
 
 
@@ -141,6 +150,8 @@ def test_recipe_trains_through_the_cli(tmp_path: Path) -> None:
         ({"features": (168, 0)}, "features"),
         ({"features": ()}, "features"),
         ({"select_folds": 1}, "select_folds"),
+        ({"differences": ()}, "differences"),
+        ({"differences": (True, 1)}, "differences"),
     ],
 )
 def test_bad_settings_are_config_errors(kwargs: dict, key: str) -> None:
