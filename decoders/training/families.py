@@ -7,6 +7,7 @@ from typing import Any
 from decoders.training.bandpower_logreg import BandPowerLogReg
 from decoders.training.csp_lda import CspLda
 from decoders.training.family import FeatureFamily, WindowShape
+from decoders.training.minirocket import MiniRocket
 from decoders.training.segment_means import SegmentMeans
 from decoders.training.slow_and_gamma import SlowAndGamma
 from decoders.training.tangent_space import TangentSpace
@@ -20,6 +21,7 @@ FAMILIES: dict[str, type[Any]] = {
     CspLda.name: CspLda,
     SlowAndGamma.name: SlowAndGamma,
     TangentSpace.name: TangentSpace,
+    MiniRocket.name: MiniRocket,
 }
 
 

@@ -213,14 +213,14 @@ def test_several_train_files_are_sessions_for_grouped_cv(
 def test_npz_groups_drive_grouped_cv_and_auto_skips_what_cannot_fit(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     y = np.tile(np.array(["a", "b"]), 30)
-    X = rng.normal(size=(60, 10, 64))
+    X = rng.normal(size=(60, 65, 64))  # more channels than tangent space takes
     X[y == "b", :, 32:] += 1.0  # a slow offset in class b
-    names = tuple(f"e{i}" for i in range(10))
+    names = tuple(f"e{i}" for i in range(65))
     groups = np.repeat(np.array(["s1", "s2", "s3"]), 20)
-    _npz(tmp_path / "ten.npz", X, y, names, groups=groups)
+    _npz(tmp_path / "wide.npz", X, y, names, groups=groups)
     recipe = tmp_path / "auto.toml"
     recipe.write_text(
-        '[data]\ntrain = "ten.npz"\n[decoder]\nfamily = "auto"\nsegments = 4\n'
+        '[data]\ntrain = "wide.npz"\n[decoder]\nfamily = "auto"\nsegments = 4\n'
         "[decoder.bandpower_logreg]\nbands = [[4.0, 30.0]]\n[decoder.segment_means_bandpower]\n"
         "bands = [[4.0, 30.0]]\n[cv]\nfolds = 3\nrepeats = 1\n"
     )
@@ -238,16 +238,16 @@ def test_a_family_that_caps_channels_names_data_channels(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rng = np.random.default_rng(1)
-    names = tuple(f"e{i}" for i in range(10))
-    _npz(tmp_path / "ten.npz", rng.normal(size=(20, 10, 32)), np.tile(["a", "b"], 10), names)
+    names = tuple(f"e{i}" for i in range(65))
+    _npz(tmp_path / "wide.npz", rng.normal(size=(20, 65, 32)), np.tile(["a", "b"], 10), names)
     recipe = tmp_path / "ts.toml"
-    recipe.write_text('[data]\ntrain = "ten.npz"\n[decoder]\nfamily = "tangent_space_logreg"\n')
+    recipe.write_text('[data]\ntrain = "wide.npz"\n[decoder]\nfamily = "tangent_space_logreg"\n')
     code = main(["train", str(recipe), "--out", str(tmp_path / "m.onnx")])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == (
         f"bci-bridge train: error: {recipe}: data.channels: family tangent_space_logreg: "
-        "needs 2 to 8 channels, got 10; pick fewer in data.channels"
+        "needs 2 to 64 channels, got 65; pick fewer in data.channels"
     )
 
 

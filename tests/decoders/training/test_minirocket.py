@@ -1,0 +1,165 @@
+"""MiniRocket family: kernels, exact PPV features in ONNX, parity on SCP1, CV choice, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from bci_bridge.cli.main import main
+from bci_bridge.errors import ConfigError
+from bci_bridge.recordings import Trials
+from decoders.manifest import read_manifest
+from decoders.training.export import PARITY_TOLERANCE, check_parity, open_session
+from decoders.training.family import WindowShape
+from decoders.training.graph import INPUT, OPSET, GraphParts
+from decoders.training.minirocket import MiniRocket, MiniRocketConfig
+from decoders.training.minirocket_kernels import KERNELS, fit_kernels, transform
+from decoders.training.resampling import resample_trials
+
+RECIPE = Path(__file__).resolve().parents[3] / "examples" / "recipes" / "scp1_minirocket.toml"
+
+
+def _at_64_hz(trials: Trials) -> np.ndarray:
+    X, rate = resample_trials(trials.X, trials.sfreq, 64.0)
+    assert rate == 64.0
+    return X
+
+
+def _labels(trials: Trials) -> np.ndarray:
+    return (trials.y == "positivity").astype(np.intp)
+
+
+def test_the_84_kernels_are_minirockets() -> None:
+    assert KERNELS.shape == (84, 9)
+    assert np.all(KERNELS.sum(axis=1) == 0.0)  # 3 x 2 - 6 x 1: blind to offsets
+    assert np.all((KERNELS == 2.0).sum(axis=1) == 3)
+    assert len({tuple(k) for k in KERNELS}) == 84
+
+
+def test_transform_fits_dilations_channels_and_biases() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 20, (30, 5, 200)).cumsum(axis=2)
+    kernels = fit_kernels(X, 840, seed=1)
+    assert kernels.n_features == 840
+    dilations = sorted({g.dilation for g in kernels.groups})
+    assert dilations[0] == 1
+    assert dilations[-1] <= (200 - 1) / 8
+    for g in kernels.groups:
+        picked = g.channels.sum(axis=1)
+        assert np.all((picked >= 1) & (picked <= 5))
+        np.testing.assert_array_equal(g.biases, g.biases.astype(np.float32))
+    F = transform(kernels, X)
+    assert F.shape == (30, 840)
+    assert F.min() >= 0.0
+    assert F.max() <= 1.0
+    assert np.unique(F.round(6), axis=1).shape[1] > 600  # the features differ from each other
+    # Same seed, same transform; another seed picks other channels.
+    np.testing.assert_array_equal(transform(fit_kernels(X, 840, seed=1), X), F)
+    assert not np.array_equal(transform(fit_kernels(X, 840, seed=2), X), F)
+
+
+def test_onnx_features_equal_numpy_and_parity_on_scp1(
+    scp1_train: Trials, scp1_test: Trials
+) -> None:
+    X_train, X_test = _at_64_hz(scp1_train), _at_64_hz(scp1_test)
+    shape = WindowShape(6, X_train.shape[2], 64.0)
+    family = MiniRocket(MiniRocketConfig(features=252, differences=True), shape, 2)
+    family.fit(X_train, _labels(scp1_train))
+    assert family.diff_kernels is not None  # the first difference's transform is exported too
+    X32 = X_test.astype(np.float32).astype(np.float64)
+    proba = family.predict_proba(X32)
+    assert float(np.mean(proba.argmax(axis=1) == _labels(scp1_test))) > 0.8
+    assert check_parity(open_session(family.to_onnx()), X32, proba) <= PARITY_TOLERANCE
+    # The feature stage alone: integer convolutions make the counts of positives identical.
+    parts = GraphParts()
+    out = family.feature_graph(parts, INPUT)
+    graph = helper.make_graph(
+        parts.nodes,
+        "features",
+        [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", 6, shape.n_samples])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["batch", 504])],  # 2 x 252
+        initializer=parts.initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    (onnx_features,) = open_session(model).run(None, {INPUT: X32.astype(np.float32)})
+    np.testing.assert_allclose(onnx_features, family.features(X32), atol=1e-6)
+
+
+def test_feature_count_is_chosen_by_cv_on_the_training_data(scp1_train: Trials) -> None:
+    X = _at_64_hz(scp1_train)[::2]
+    y = _labels(scp1_train)[::2]
+    config = MiniRocketConfig(
+        features=(84, 252), differences=(False, True), select_folds=3, classifier="lda"
+    )
+    family = MiniRocket(config, WindowShape(6, X.shape[2], 64.0), 2)
+    family.fit(X, y)
+    order = ["84", "84+diff", "252", "252+diff"]
+    assert list(family.selection) == order
+    best = max(family.selection.values())
+    chosen = next(k for k in order if family.selection[k] == best)  # ties: the first
+    count = int(chosen.split("+")[0]) * (2 if chosen.endswith("+diff") else 1)
+    assert family.features(X).shape == (len(X), count)
+    assert family.state()["features"]["n_features"] == count
+    again = MiniRocket(config, WindowShape(6, X.shape[2], 64.0), 2)
+    again.load_state(json.loads(json.dumps(family.state())))
+    assert again.selection == family.selection
+    np.testing.assert_allclose(again.predict_proba(X), family.predict_proba(X), atol=1e-12)
+
+
+def test_recipe_trains_through_the_cli(tmp_path: Path) -> None:
+    # The shipped recipe with small feature counts and fewer folds, so the test stays quick;
+    # `bci-bridge train examples/recipes/scp1_minirocket.toml` runs it in full.
+    text = (
+        RECIPE.read_text()
+        .replace("features = [504, 1008]", "features = [168, 336]")
+        .replace("select_folds = 5", "select_folds = 3")
+    )
+    assert "features = [168, 336]" in text
+    recipe = tmp_path / "small.toml"
+    recipe.write_text(text)
+    model, report_path = tmp_path / "mr.onnx", tmp_path / "report.json"
+    assert main(["train", str(recipe), "--out", str(model), "--report", str(report_path)]) == 0
+    report = json.loads(report_path.read_text())
+    assert report["family"] == "minirocket"
+    assert report["parity_max_abs_diff"] <= PARITY_TOLERANCE
+    assert report["n_test"] == 293
+    assert report["test_accuracy"] > 0.75
+    manifest = read_manifest(model)
+    assert manifest is not None
+    features = manifest["family"]["features"]
+    assert set(features["selection"]) == {"168", "168+diff", "336", "336+diff"}
+    best = max(features["selection"].values())
+    chosen = next(
+        k for k in ("168", "168+diff", "336", "336+diff") if features["selection"][k] == best
+    )
+    assert features["n_features"] == int(chosen.split("+")[0]) * (2 if "+" in chosen else 1)
+    assert manifest["filters"][0] == {"module": "resample", "params": {"sfreq": 64.0}}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"features": 10}, "features"),
+        ({"features": (168, 0)}, "features"),
+        ({"features": ()}, "features"),
+        ({"select_folds": 1}, "select_folds"),
+        ({"differences": ()}, "differences"),
+        ({"differences": (True, 1)}, "differences"),
+    ],
+)
+def test_bad_settings_are_config_errors(kwargs: dict, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        MiniRocketConfig(**kwargs)
+    assert info.value.key == key
+
+
+def test_too_short_windows_are_refused() -> None:
+    with pytest.raises(ConfigError, match="samples"):
+        MiniRocket(MiniRocketConfig(), WindowShape(2, 9, 64.0), 2)
