@@ -5,6 +5,12 @@ and a subscriber that stops reading lets that queue fill. :func:`hwm_for` turns 
 into a message count from the stream's frame size, so that a stalled subscriber holds about
 ``max_queue_bytes`` of the sender's memory, then ZeroMQ drops its newest frames.
 
+The frame size is estimated small on purpose (:data:`FRAME_S`, 1 ms of samples: a bridge pulls
+and sends what LSL delivers, often one amplifier packet): a bound reckoned on big frames holds
+only a few of the small ones a fast stream really sends, and a receiver's 30 ms scheduling
+hiccup at 1024 channels x 30 kHz would then cost samples. The price: the bound is a bound on
+frames of that size.
+
 What ZeroMQ does not let a sender see: which subscriber dropped, and how many frames (PUB
 sockets drop silently; ``XPUB_NODROP`` would instead stall every subscriber for the slowest).
 The drops are counted where they become visible, at the subscriber: each dropped frame is a
@@ -24,7 +30,7 @@ DEFAULT_QUEUE_BYTES = 64 << 20
 #: Bytes a queued frame costs beyond its samples (topic, header, four message parts).
 FRAME_OVERHEAD = 512
 #: Samples per frame assumed for a regular stream: this many seconds of them.
-FRAME_S = 0.02
+FRAME_S = 0.001
 #: Floor and ceiling of the derived HWM, messages.
 _MIN_HWM, _MAX_HWM = 16, 1_000_000
 

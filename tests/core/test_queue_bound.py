@@ -17,9 +17,12 @@ from runtime.outputs import Publisher
 
 
 def test_hwm_is_the_byte_bound_over_the_frame_size() -> None:
-    # 64 ch float32 at 1 kHz: 20 samples a frame of (64 * 4 + 8) bytes, plus overhead.
-    frame = FRAME_OVERHEAD + 20 * (64 * 4 + 8)
+    # 64 ch float32 at 1 kHz: 1 sample a frame (1 ms) of (64 * 4 + 8) bytes, plus overhead.
+    frame = FRAME_OVERHEAD + 1 * (64 * 4 + 8)
     assert hwm_for(64 << 20, 64, 4, 1000.0) == (64 << 20) // frame
+    # 1024 ch at 30 kHz: 30 samples a frame; 64 MiB holds about half a second of them.
+    frame = FRAME_OVERHEAD + 30 * (1024 * 4 + 8)
+    assert hwm_for(64 << 20, 1024, 4, 30000.0) == (64 << 20) // frame
     assert hwm_for(1 << 20, 8, 4, 0.0) == (1 << 20) // (FRAME_OVERHEAD + 8 * 4 + 8)
     assert hwm_for(1, 64, 4, 1000.0) == 16  # a floor, so a brief stall costs nothing
     assert hwm_for(1 << 40, 1, 1, 0.0) == 1_000_000
