@@ -8,6 +8,15 @@ updated once per bin from that bin's mean square (exponential, time constant ``r
 the threshold of a bin depends on the samples before it only and the output is the same however
 the stream is chunked. Re-reference first (``reref``, ``mode = "average"``) for a common
 average reference.
+
+In steady state ``step`` allocates its output arrays and no other array: every per-channel
+scratch is made in ``prepare``, and each ufunc runs on C-contiguous operands of equal shapes
+(numpy 2 buffers broadcast, strided or casting ufunc operands even with ``out=``; assignments
+such as ``x[...] = data.T`` cast without a buffer). The threshold is spread over a
+segment-sized buffer, a strided segment is copied into a contiguous one, and the crossings are
+counted per channel by a dot product with ones, not ``flatnonzero``/``bincount``. What is
+left per call is bookkeeping: array views and the iterator of the ``einsum`` reduction (about
+1.4 KiB, freed before ``step`` returns).
 """
 
 from __future__ import annotations
@@ -99,16 +108,22 @@ class Spikes:
         "_buf",
         "_config",
         "_counts",
+        "_delta",
         "_filled",
         "_level",
         "_ms",
         "_n_channels",
+        "_ones",
+        "_part",
         "_prev_below",
         "_primed",
+        "_seg",
         "_sos",
+        "_spread",
         "_starts",
         "_state",
         "_sumsq",
+        "_thr",
         "_zi_unit",
     )
 
@@ -125,6 +140,12 @@ class Spikes:
         self._ms: _F64 = np.empty(0)
         self._sumsq: _F64 = np.empty(0)
         self._counts: _F64 = np.empty(0)
+        self._thr: _F64 = np.empty(0)
+        self._part: _F64 = np.empty(0)
+        self._delta: _F64 = np.empty(0)
+        self._ones: _F64 = np.empty(0)
+        self._seg: _F64 = np.empty(0)
+        self._spread: _F64 = np.empty(0)
         self._prev_below = np.empty(0, bool)
         self._below = np.empty(0, bool)
         self._starts = np.empty(0, bool)
@@ -153,6 +174,14 @@ class Spikes:
         self._ms = np.full(c, np.nan)  # no estimate before the first bin
         self._sumsq = np.zeros(c)
         self._counts = np.zeros(c)
+        self._thr = np.full(c, np.nan)  # threshold x RMS per channel, set as each bin closes
+        self._part = np.empty(c)  # one segment's sum per channel (squares, then crossings)
+        self._delta = np.empty(c)  # the running mean square's update
+        self._ones = np.ones(self._bin)
+        # Segment-sized scratch, flat (a segment is at most one bin): views of their first
+        # n_channels x m values are C-contiguous (n_channels, m) arrays for any m.
+        self._seg = np.empty(c * self._bin)  # a strided segment, copied contiguous
+        self._spread = np.empty(c * self._bin)  # the threshold over a segment, then crossings
         self._prev_below = np.zeros(c, bool)
         self._below = np.empty(c * self._bin, bool)
         self._starts = np.empty(c * self._bin, bool)
@@ -190,7 +219,7 @@ class Spikes:
         KERNEL(self._sos, x, self._state)
         n_out = (self._filled + n) // self._bin
         out = np.empty((n_out, c), np.float32) if n_out else None
-        ends = np.empty(n_out, np.int64)
+        stamps = np.empty(n_out, chunk.timestamps.dtype) if n_out else None
         pos = k = 0
         while pos < n:
             m = min(self._bin - self._filled, n - pos)
@@ -199,45 +228,62 @@ class Spikes:
             self._filled += m
             if self._filled == self._bin:
                 assert out is not None
+                assert stamps is not None
                 out[k] = self._counts
-                ends[k] = pos - 1
+                stamps[k] = chunk.timestamps[pos - 1]
                 k += 1
                 self._close_bin()
-        if out is None:
+        if out is None or stamps is None:
             return None
-        return Chunk(out, chunk.timestamps[ends], chunk.seq)
+        return Chunk(out, stamps, chunk.seq)
 
     def _segment(self, seg: _F64) -> None:
         """Count the crossings in ``seg`` (n_channels, m) and add its squares to the bin's."""
-        self._sumsq += np.einsum("ij,ij->i", seg, seg)
+        part = self._part
+        np.einsum("ij,ij->i", seg, seg, out=part)
+        self._sumsq += part
         if math.isnan(self._ms[0]):
             self._prev_below[:] = False
             return
-        m = seg.shape[1]
-        below = self._below[: self._n_channels * m].reshape(self._n_channels, m)
-        thr = self._level * np.sqrt(self._ms)
+        c, m = seg.shape
+        size = c * m
+        if not seg.flags.c_contiguous:
+            work = self._seg[:size].reshape(c, m)
+            np.copyto(work, seg)
+            seg = work
+        spread = self._spread[:size].reshape(c, m)
+        np.copyto(spread, self._thr[:, None])
+        below = self._below[:size].reshape(c, m)
         if self._level < 0:
-            np.less(seg, thr[:, None], out=below)
+            np.less(seg, spread, out=below)
         else:
-            np.greater(seg, thr[:, None], out=below)
-        # A crossing: below (or above) now, not at the sample before. Crossings are rare
-        # (tens per 1 ms across 1024 channels): find them, then count them per channel.
-        self._counts += below[:, 0] & ~self._prev_below
-        if m > 1:
-            starts = self._starts[: self._n_channels * (m - 1)].reshape(self._n_channels, m - 1)
-            np.greater(below[:, 1:], below[:, :-1], out=starts)
-            at = np.flatnonzero(starts)
-            if at.size:
-                self._counts += np.bincount(at // (m - 1), minlength=self._n_channels)
-        self._prev_below[:] = below[:, -1]
+            np.greater(seg, spread, out=below)
+        # A crossing: below (or above) now, not at the sample before. On the flat buffer each
+        # sample is compared with the one before it; each channel's first sample, compared
+        # with the previous channel's last, is then compared with its own previous sample.
+        flat = self._below[:size]
+        starts = self._starts[:size]
+        np.greater(flat[1:], flat[:-1], out=starts[1:])
+        firsts = starts.reshape(c, m)[:, 0]
+        np.greater(below[:, 0], self._prev_below, out=firsts)
+        np.copyto(self._prev_below, below[:, -1])
+        crossings = spread  # the threshold is used: its buffer takes the crossings as 0/1
+        np.copyto(crossings, starts.reshape(c, m))
+        np.dot(crossings, self._ones[:m], out=part)
+        self._counts += part
 
     def _close_bin(self) -> None:
-        """Update the running mean square from the bin just completed; reset the bin."""
-        mean_sq = self._sumsq / self._bin
+        """Update the running mean square and threshold from the bin just completed; reset."""
+        mean_sq = self._part
+        np.divide(self._sumsq, self._bin, out=mean_sq)
         if math.isnan(self._ms[0]):
-            self._ms[:] = mean_sq
+            np.copyto(self._ms, mean_sq)
         else:
-            self._ms += self._alpha * (mean_sq - self._ms)
+            np.subtract(mean_sq, self._ms, out=self._delta)
+            np.multiply(self._delta, self._alpha, out=self._delta)
+            self._ms += self._delta
+        np.sqrt(self._ms, out=self._thr)
+        np.multiply(self._thr, self._level, out=self._thr)
         self._sumsq[:] = 0.0
         self._counts[:] = 0.0
         self._filled = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
@@ -56,6 +57,57 @@ def test_counts_planted_spikes_in_their_bins() -> None:
         assert want <= hits  # every planted spike is counted in its bin
         # Noise alone at -4.5 RMS: a handful of crossings over 400 bins at most.
         assert len(hits - want) <= 4
+
+
+def _reference_counts(data: np.ndarray, cfg: SpikesConfig) -> np.ndarray:
+    """Crossings per 1 ms bin by the definition, on the whole recording, shape (n_bins, c)."""
+    sos = butter(cfg.order, [cfg.low, cfg.high], btype="bandpass", fs=SFREQ, output="sos")
+    x = data.astype(np.float64)
+    y, _ = sosfilt(sos, x, axis=0, zi=sosfilt_zi(sos)[:, :, None] * x[0])
+    b = round(cfg.bin_s * SFREQ)
+    alpha = b / (cfg.rms_tau_s * SFREQ)
+    ms = None
+    prev = np.zeros(data.shape[1], bool)
+    rows = []
+    for j in range(y.shape[0] // b):
+        seg = y[j * b : (j + 1) * b]
+        counts = np.zeros(data.shape[1])
+        if ms is not None:
+            thr = cfg.threshold * np.sqrt(ms)
+            past = seg < thr if cfg.threshold < 0 else seg > thr
+            before = np.vstack([prev, past[:-1]])
+            counts = (past & ~before).sum(axis=0)
+            prev = past[-1]
+        mean_sq = (seg**2).sum(axis=0) / b
+        ms = mean_sq if ms is None else ms + alpha * (mean_sq - ms)
+        rows.append(counts)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("threshold", [-4.5, 2.0])
+def test_counts_match_the_definition_however_chunked(threshold: float) -> None:
+    # Chunks of one bin (each a whole chunk) and of odd sizes (bins split across chunks).
+    c, n = 5, 30 * 200
+    data = _noise(n, c, seed=2)
+    for t in range(100, n - 20, 97):
+        data[t : t + 16, t % c] += np.sign(threshold) * np.hanning(16) * 120.0
+    cfg = SpikesConfig(threshold=threshold, rms_tau_s=0.02)
+    want = _reference_counts(data, cfg)
+    assert want[1:].sum() > 50  # crossings to count: the planted ones and some noise
+    ts = np.arange(n) / SFREQ
+    for sizes in ((30,), (7, 47, 1, 64)):
+        mod = Spikes(cfg)
+        mod.prepare(_info(c))
+        rows, pos, k = [], 0, 0
+        while pos < n:
+            size = sizes[k % len(sizes)]
+            out = mod.step(Chunk(data[pos : pos + size], ts[pos : pos + size], k))
+            if out is not None:
+                rows.append(out.data)
+            pos, k = pos + size, k + 1
+        got = np.concatenate(rows)
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
 
 
 def test_a_partial_bin_emits_nothing_until_complete() -> None:

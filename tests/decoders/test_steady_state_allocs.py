@@ -129,7 +129,11 @@ CASES: dict[str, dict[str, Case]] = {
     },
     "rename": {"": Case(lambda _: {"mapping": {"Fz": "AFz"}})},
     # Intracortical by design (250-5000 Hz at 30 kHz); here a band and bins a 250 Hz stream has.
-    "spikes": {"": Case(lambda _: {"low": 10.0, "high": 100.0, "bin_s": 0.02})},
+    # Chunks of 10 bins (strided segments of the chunk), and of one bin (the whole chunk).
+    "spikes": {
+        "": Case(lambda _: {"low": 10.0, "high": 100.0, "bin_s": 0.02}),
+        "bin": Case(lambda _: {"low": 10.0, "high": 100.0, "bin_s": 0.02}, chunk=5),
+    },
     "resample": {
         "128": Case(lambda _: {"sfreq": 128.0}),
         "125": Case(lambda _: {"sfreq": 125.0}),
