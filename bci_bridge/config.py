@@ -343,15 +343,7 @@ def parse_pipeline(
         config_cls = plugin.Config
         field_names = {f.name for f in dataclasses.fields(config_cls)}
         if "budget_ms" in t:
-            budget = t["budget_ms"]
-            if (
-                isinstance(budget, bool)
-                or not isinstance(budget, int | float)
-                or not 0 < budget < math.inf
-            ):
-                raise ConfigError(
-                    f"must be a positive number of ms, got {budget!r}", key=f"{key}.budget_ms"
-                )
+            budget = _positive_ms(t["budget_ms"], f"{key}.budget_ms")
             if "budget_ms" in field_names:
                 params["budget_ms"] = float(budget)
         _resolve_paths(config_cls, params, base_dir)
@@ -466,6 +458,13 @@ def _positive(table: Mapping[str, Any], name: str, key: str, default: Any) -> An
     return float(value)
 
 
+def _positive_ms(value: Any, key: str) -> float:
+    """Return ``value`` as a positive, finite number of milliseconds, or name ``key``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ConfigError(f"must be a positive number of ms, got {value!r}", key=key)
+    return float(value)
+
+
 def _isolation(t: Mapping[str, Any], key: str) -> dict[str, Any]:
     """Read a node's ``isolation`` and ``deadline_ms`` (see :mod:`runtime.isolated`)."""
     isolation = t.get("isolation", "inline")
@@ -477,15 +476,7 @@ def _isolation(t: Mapping[str, Any], key: str) -> dict[str, Any]:
     if deadline is not None:
         if isolation != "process":
             raise ConfigError("applies only with isolation = 'process'", key=f"{key}.deadline_ms")
-        if (
-            isinstance(deadline, bool)
-            or not isinstance(deadline, int | float)
-            or not 0 < deadline < math.inf
-        ):
-            raise ConfigError(
-                f"must be a positive number of ms, got {deadline!r}", key=f"{key}.deadline_ms"
-            )
-        deadline = float(deadline)
+        deadline = _positive_ms(deadline, f"{key}.deadline_ms")
     if isolation == "process" and "markers" in t:
         raise ConfigError(
             "an isolated node takes no markers (use isolation = 'inline')", key=f"{key}.markers"

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import zmq
 
 from bci_bridge.config import NodeConfig
-from bci_bridge.errors import ConfigError, ModuleOutputError, ModuleStepError
+from bci_bridge.errors import ConfigError, ModuleStepError
 from bci_bridge.stream import Chunk, StreamInfo
 from runtime.node import Node
 from runtime.output_check import OutputCheck
@@ -304,16 +304,8 @@ class IsolatedNode(Node):
                 data, stamps = self._out.read(start, n)
                 out = Chunk(data.copy(), stamps.copy(), out_seq)
                 self._out.release(start + n)
-                problem = self._check.problem(out)
-                if problem is not None:
-                    self.bad_outputs += 1
-                    self._failed(ModuleOutputError(self.name, problem), None)
-                    return
-                if self._keeps_last:
-                    self._last_good = out
-                self._emit(out)
-                for child in self.children:
-                    child.run([out])
+                if self._accept(out):
+                    self._pass_on(out)
         elif kind == ERROR:
             self._done()  # a step that raised is an error, not a call (as inline)
             err = WorkerError(msg[1 + ERROR_FMT.size :].decode(errors="replace"))

@@ -155,16 +155,26 @@ class Node:
             self.policy.overrun(dt, self.overruns)
         elif self.policy.behind:
             self.policy.on_time()
-        if out is None:
+        if out is None or not self._accept(out):
             return None
+        return out
+
+    def _accept(self, out: Chunk) -> bool:
+        """Check an output against the node's info; a bad one is the node's error, not passed on."""
         problem = self._check.problem(out)
         if problem is not None:
             self.bad_outputs += 1
             self._failed(ModuleOutputError(self.name, problem), None)
-            return None
+            return False
         if self._keeps_last:  # fallback re-emits it; other policies hold no output alive
             self._last_good = out
-        return out
+        return True
+
+    def _pass_on(self, out: Chunk) -> None:
+        """Hand one accepted output to the sinks and to the nodes downstream."""
+        self._emit(out)
+        for child in self.children:
+            child.run([out])
 
     def _emit(self, out: Chunk) -> None:
         self.outputs += out.n_samples
@@ -195,18 +205,8 @@ class Node:
             self._failed(ModuleStepError(self.name, exc), exc)
             return
         self.stepping_since = 0
-        if out is None:
-            return
-        problem = self._check.problem(out)
-        if problem is not None:
-            self.bad_outputs += 1
-            self._failed(ModuleOutputError(self.name, problem), None)
-            return
-        if self._keeps_last:
-            self._last_good = out
-        self._emit(out)
-        for child in self.children:
-            child.run([out])
+        if out is not None and self._accept(out):
+            self._pass_on(out)
 
     def _failed(self, err: ModuleStepError, exc: Exception | None) -> None:
         self.errors += 1

@@ -91,5 +91,5 @@ def test_the_queue_bound_sets_the_hwm(stream_name: str, ipc_dir: Path, mb: float
         stats = worker.finish()
     finally:
         del outlet
-    # 20 ms of 1 channel at 1 kHz: 20 * (4 + 8) bytes a frame, plus 512 of overhead.
-    assert stats.sndhwm == max(16, int(mb * 2**20) // (512 + 20 * 12))
+    # 1 ms of 1 channel at 1 kHz: 1 * (4 + 8) bytes a frame, plus 512 of overhead.
+    assert stats.sndhwm == max(16, int(mb * 2**20) // (512 + 1 * 12))
