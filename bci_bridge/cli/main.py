@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from types import ModuleType
 
 from bci_bridge.cli import (
     bench_args,
@@ -27,9 +28,22 @@ from bci_bridge.cli import (
 from bci_bridge.cli.common import setup_logging
 from bci_bridge.errors import BciBridgeError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 log = logging.getLogger("bci_bridge")
+
+#: Each subcommand's argument module, in ``--help`` order (its code is imported when it runs).
+COMMANDS: tuple[ModuleType, ...] = (
+    demo_args,
+    stream_args,
+    bridge_args,
+    run_args,
+    top_args,
+    record_args,
+    list_args,
+    bench_args,
+    train_args,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bci-bridge",
         description="Low-latency BCI streaming: LSL in, a ZeroMQ runtime of tiny modules, "
         "results out over ZeroMQ and LSL.",
-        epilog="LSL: stream, bridge and run use your LSL configuration (LSLAPICFG, else "
+        epilog="LSL: stream, bridge, run and record use your LSL configuration (LSLAPICFG, else "
         "liblsl's own search and defaults); demo (unless LSLAPICFG is set) and bench keep LSL "
         "on this machine with the shipped loopback-only lsl_api.cfg.",
     )
@@ -46,17 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for spec in (
-        demo_args,
-        stream_args,
-        bridge_args,
-        run_args,
-        top_args,
-        record_args,
-        list_args,
-        bench_args,
-        train_args,
-    ):
+    for spec in COMMANDS:
         spec.add_parser(sub)
     return parser
 

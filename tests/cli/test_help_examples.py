@@ -11,31 +11,11 @@ from pathlib import Path
 import pytest
 
 from bci_bridge import registry
-from bci_bridge.cli import (
-    bench_args,
-    bridge_args,
-    demo_args,
-    list_args,
-    record_args,
-    run_args,
-    stream_args,
-    top_args,
-    train_args,
-)
-from bci_bridge.cli.main import build_parser, main
+from bci_bridge.cli import bench_args
+from bci_bridge.cli.main import COMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
-SPECS = (
-    demo_args,
-    stream_args,
-    bridge_args,
-    run_args,
-    top_args,
-    record_args,
-    list_args,
-    bench_args,
-    train_args,
-)
+SPECS = COMMANDS
 EXAMPLES = [
     example
     for spec in SPECS

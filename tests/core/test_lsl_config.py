@@ -28,11 +28,14 @@ def test_the_cli_no_longer_forces_the_loopback_config(tmp_path: Path) -> None:
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "LSLAPICFG"}
+    # Without the loopback config this child must never touch liblsl: it only imports the CLI
+    # and reads files; the last line checks that liblsl was not even loaded.
     code = (
-        "import os, bci_bridge.cli.main\n"
+        "import os, sys, bci_bridge.cli.main\n"
         "from bci_bridge.lsl_config import effective_lsl_config\n"
         "print(os.environ.get('LSLAPICFG', '<unset>'))\n"
         "print(effective_lsl_config().path)\n"
+        "print('pylsl' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True
@@ -41,6 +44,7 @@ def test_the_cli_no_longer_forces_the_loopback_config(tmp_path: Path) -> None:
     lines = out.stdout.split()
     assert lines[0] == "<unset>"
     assert lines[1] != str(SHIPPED)
+    assert lines[2] == "False"  # liblsl never loaded without the loopback config
 
 
 def test_lslapicfg_names_the_file_and_its_session_id() -> None:
@@ -83,6 +87,8 @@ def test_demo_and_bench_pick_the_loopback_file_only_where_they_should(
     monkeypatch.setenv("LSLAPICFG", str(mine))
     assert use_local_config() == str(mine)  # demo: the user's choice stands
     assert use_local_config(override=True) == str(LOCAL_CONFIG)  # bench: always loopback
+    # Unset only for this pure environment check (no outlet, no inlet; monkeypatch restores the
+    # suite's loopback config afterwards), and use_local_config sets the loopback file again.
     monkeypatch.delenv("LSLAPICFG")
     assert use_local_config() == str(LOCAL_CONFIG)  # demo without a choice: loopback
     assert LOCAL_CONFIG.resolve() == SHIPPED
