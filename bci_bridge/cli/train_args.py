@@ -55,6 +55,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--pipeline",
         metavar="PIPELINE.toml",
-        help="also write a pipeline that runs the model on each marker's window",
+        help="also write a pipeline that runs the model on each marker's window (a recipe "
+        "with [windows]: on the sliding window, every hop)",
     )
     p.set_defaults(handler="bci_bridge.cli.train_cmd:run")

@@ -65,6 +65,7 @@ def read_mne(p: Path) -> Recording:
         events=events,
         source=", ".join([file, *(str(f) for f in files[1:])]),
         sha256=sha256(*blobs),
+        channel_types=tuple(str(t).lower() for t in raw.get_channel_types(picks=picks)),
     )
 
 

@@ -39,6 +39,10 @@ class Recording:
     unit : str
         The unit of ``data`` when all channels share one (``"uV"`` for every reader but XDF,
         which takes it from the file; ``""`` when the channels differ or the file states none).
+    channel_types : tuple of str
+        One type per channel, lower case (``"eeg"``, ``"eog"``...), as the file states them
+        (MNE's channel types, XDF's ``desc/channels/channel/type`` else the stream's type), or
+        empty when the format states none (``.ts``, ``.npz``).
     """
 
     data: npt.NDArray[np.float32]
@@ -49,6 +53,7 @@ class Recording:
     sha256: str
     channel_units: tuple[str, ...] = ()
     unit: str = "uV"
+    channel_types: tuple[str, ...] = ()
 
     @classmethod
     def from_trials(cls, trials: Trials) -> Recording:

@@ -82,6 +82,13 @@ class XdfStream:
             units[i] = _first(channel, "unit")
         return tuple(labels), tuple(units)
 
+    def channel_types(self) -> tuple[str, ...]:
+        """Return one type per channel, lower case: the channel's ``type``, else the stream's."""
+        kinds = [self.type.lower()] * self.n_channels
+        for i, channel in enumerate(_desc_channels(self.raw["info"])[: self.n_channels]):
+            kinds[i] = (_first(channel, "type") or self.type).lower()
+        return tuple(kinds)
+
     def data(self) -> npt.NDArray[np.float32]:
         """Return the samples as float32 ``(n_samples, n_channels)``, C-contiguous."""
         values = np.asarray(self.raw["time_series"])
@@ -180,6 +187,7 @@ def read_xdf(path: str | Path, *, stream: str = "", markers: str = "") -> Record
         sha256=sha256(blob),
         channel_units=units,
         unit=units[0] if units and len(set(units)) == 1 else "",
+        channel_types=data_stream.channel_types(),
     )
 
 

@@ -2,7 +2,10 @@
 
 The pipeline picks the model's channels in its order, applies the manifest's filters to the
 continuous stream, cuts one window per marker (``epoch`` node, fed by the marker input) and runs
-the model on it (``onnx`` node). Endpoints and stream names are defaults for a local bridge;
+the model on it (``onnx`` node). A model trained on sliding windows (its manifest has
+``hop_samples``) gets no marker input and no ``epoch`` node: its ``onnx`` node keeps the last
+window of the stream and decodes it every hop (``trigger = "hop"``), the windows it was
+trained on. Endpoints and stream names are defaults for a local bridge;
 change them in the file or with ``bci-bridge run --set``.
 """
 
@@ -53,8 +56,10 @@ def pipeline_toml(
         Marker labels that start a window (empty: every marker).
     """
     window_s = manifest["window_samples"] / manifest["sfreq"]
+    hop = manifest.get("hop_samples")
+    chain = "pick -> filters -> onnx every hop" if hop else "pick -> filters -> epoch -> onnx"
     lines = [
-        f"# Made by bci-bridge train for {model}: pick -> filters -> epoch -> onnx.",
+        f"# Made by bci-bridge train for {model}: {chain}.",
         "[pipeline]",
         'name = "decoder"',
         "",
@@ -63,11 +68,16 @@ def pipeline_toml(
         f"stream = {_value(stream)}",
         'endpoint = "tcp://127.0.0.1:5555"',
         "",
-        "[[inputs]]",
-        'name = "markers"',
-        f"stream = {_value(markers)}",
-        'endpoint = "tcp://127.0.0.1:5557"',
-        "",
+    ]
+    if not hop:
+        lines += [
+            "[[inputs]]",
+            'name = "markers"',
+            f"stream = {_value(markers)}",
+            'endpoint = "tcp://127.0.0.1:5557"',
+            "",
+        ]
+    lines += [
         "[[nodes]]",
         'name = "pick"',
         'module = "pick"',
@@ -82,24 +92,30 @@ def pipeline_toml(
             f"module = {_value(f['module'])}",
             f"params = {_value(f.get('params', {}))}",
         ]
-    epoch = {
-        "tmin": tmin,
-        "tmax": tmin + window_s,
-        "labels": list(labels),
-        "history_s": max(10.0, 2 * window_s),
-    }
+    decoder: dict[str, Any] = {"model": model, "threads": 1}
+    if hop:
+        decoder.update(trigger="hop", hop=int(hop))
+    else:
+        epoch = {
+            "tmin": tmin,
+            "tmax": tmin + window_s,
+            "labels": list(labels),
+            "history_s": max(10.0, 2 * window_s),
+        }
+        lines += [
+            "",
+            "[[nodes]]",
+            'name = "epoch"',
+            'module = "epoch"',
+            'markers = "markers"',
+            f"params = {_value(epoch)}",
+        ]
     lines += [
-        "",
-        "[[nodes]]",
-        'name = "epoch"',
-        'module = "epoch"',
-        'markers = "markers"',
-        f"params = {_value(epoch)}",
         "",
         "[[nodes]]",
         'name = "decoder"',
         'module = "onnx"',
-        f"params = {_value({'model': model, 'threads': 1})}",
+        f"params = {_value(decoder)}",
         "",
         "[[outputs]]",
         'node = "decoder"',

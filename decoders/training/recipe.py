@@ -10,6 +10,8 @@
     tmax = 3.5          #   files (.ts, .npz): an optional crop of each trial
     labels = []         # keep only these classes (empty: all)
     channels = []       # keep these channels, in this order (empty: all)
+    channel_types = []  # or keep the channels of these types ("eeg", "eog"...), in file order,
+                        #   as the file states them (MNE, XDF); the pipeline picks them by name
     sfreq = 128.0       # optional: the rate (Hz) to train at. A file at another rate is
                         #   resampled as the runtime's resample module will (the written
                         #   pipeline gets a resample node); a .ts file that states no rate
@@ -18,6 +20,13 @@
     markers = ""        # .xdf files: the marker stream, by name (empty: the only one)
     length = "crop"     # .ts trials of unequal length: "crop" to the shortest or "pad" to the
                         #   longest (repeating each channel's last value); unset: an error
+
+    [windows]           # optional: train on sliding windows of a continuous recording (FIF,
+    length_s = 2.0      #   EDF, XDF...) labelled from its events, with a rest class between
+    hop_s = 0.25        #   them; the pipeline decodes every hop. See decoders.training.sliding
+    event_s = 3.0
+    offset_s = 0.5
+    rest = "rest"
 
     [[filters]]         # stateful filters the runtime applies to the stream before the model
     module = "bandpass"
@@ -53,6 +62,7 @@ from bci_bridge.config import read_toml
 from bci_bridge.errors import ConfigError, PluginError
 from bci_bridge.params import build_config
 from decoders.training.grid import Candidate, expand
+from decoders.training.sliding import WindowsConfig
 from decoders.training.splits import SCHEMES
 
 __all__ = [
@@ -60,6 +70,7 @@ __all__ = [
     "DataConfig",
     "FilterSpec",
     "Recipe",
+    "WindowsConfig",
     "apply_overrides",
     "load_recipe",
     "parse_recipe",
@@ -78,6 +89,7 @@ class DataConfig:
     tmax: float | None = None
     labels: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    channel_types: tuple[str, ...] = ()
     sfreq: float | None = None
     stream: str = ""
     markers: str = ""
@@ -92,6 +104,11 @@ class DataConfig:
             raise ConfigError(f"must be a rate > 0 Hz, got {self.sfreq}", key="sfreq")
         if self.tmin is not None and self.tmax is not None and self.tmax <= self.tmin:
             raise ConfigError(f"must be > tmin, got {self.tmax} <= {self.tmin}", key="tmax")
+        if self.channels and self.channel_types:
+            raise ConfigError(
+                "give channels by name or by type, not both: drop channel_types or channels",
+                key="channel_types",
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +157,7 @@ class Recipe:
     filters: tuple[FilterSpec, ...]
     candidates: tuple[Candidate, ...]
     cv: CvConfig
+    windows: WindowsConfig | None = None
 
 
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
@@ -173,9 +191,21 @@ def parse_recipe(
 ) -> Recipe:
     """Validate a parsed recipe document (see :func:`load_recipe`)."""
     for key in raw:
-        if key not in ("data", "filters", "decoder", "cv"):
-            raise ConfigError("unknown table; expected data, filters, decoder, cv", key=key)
+        if key not in ("data", "windows", "filters", "decoder", "cv"):
+            raise ConfigError(
+                "unknown table; expected data, windows, filters, decoder, cv", key=key
+            )
     data = _build(DataConfig, _table(raw, "data", required=True), "data")
+    windows = None
+    if "windows" in raw:
+        windows = _build(WindowsConfig, _table(raw, "windows", required=True), "windows")
+        for key in ("tmin", "tmax", "length"):
+            if getattr(data, key) is not None:
+                raise ConfigError(
+                    f"cuts trials around events; with [windows] the windows slide over the "
+                    f"whole recording: remove data.{key}",
+                    key=f"data.{key}",
+                )
     base = base_dir or Path.cwd()
     trains = (data.train,) if isinstance(data.train, str) else data.train
     train_paths = tuple(
@@ -203,6 +233,7 @@ def parse_recipe(
         filters=filters,
         candidates=candidates,
         cv=cv,
+        windows=windows,
     )
 
 

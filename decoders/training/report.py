@@ -80,11 +80,13 @@ def params_entry(recipe: Recipe, chosen: Candidate) -> dict[str, Any]:
             "tmax": recipe.data.tmax,
             "labels": list(recipe.data.labels),
             "channels": list(recipe.data.channels),
+            "channel_types": list(recipe.data.channel_types),
             "stream": recipe.data.stream,
             "markers": recipe.data.markers,
             "length": recipe.data.length,
             "sfreq": recipe.data.sfreq,
         },
+        "windows": dataclasses.asdict(recipe.windows) if recipe.windows is not None else None,
     }
 
 

@@ -46,7 +46,10 @@ class Splits:
     splits : tuple of Split
         ``folds * repeats`` (fit, validate) index pairs into the training trials.
     n_groups : int
-        Distinct groups (0 without groups).
+        Distinct groups (0 without groups); segments, for sliding windows.
+    purged : int
+        Sliding windows only: fitting windows dropped, over all splits, because they share
+        samples with a validating window (see :mod:`.window_splits`).
     """
 
     scheme: str
@@ -55,6 +58,7 @@ class Splits:
     seed: int
     splits: tuple[Split, ...]
     n_groups: int = 0
+    purged: int = 0
 
 
 def make_splits(

@@ -12,6 +12,8 @@ import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.recordings import Trials, read_recording, read_trials
+from bci_bridge.recordings.picks import picked_names
+from decoders.training.continuous import Windowed, read_windows
 from decoders.training.export import check_parity, open_session, save_model, time_inference
 from decoders.training.families import make_family
 from decoders.training.family import FeatureFamily, WindowShape
@@ -27,7 +29,8 @@ from decoders.training.report import (
 )
 from decoders.training.resampling import resample_epochs, resample_trials
 from decoders.training.selection import choose, search
-from decoders.training.splits import make_splits
+from decoders.training.splits import Splits, make_splits
+from decoders.training.window_splits import make_window_splits
 
 __all__ = ["Progress", "train"]
 
@@ -78,11 +81,20 @@ def train(
         bad base model or a failed parity check.
     """
     recipe = load_recipe(recipe_path, overrides)
-    train_set, groups = _read_train(recipe, progress)
+    sliding: _Sliding | None = None
+    if recipe.windows is None:
+        train_set, groups = _read_train(recipe, progress)
+    else:
+        sliding = _read_train_windows(recipe, progress)
+        train_set, groups = sliding.train, sliding.train.groups
     test_set = None
     if recipe.test_path is not None:
         progress(f"reading {recipe.test_path}")
-        test_set = _read(recipe, recipe.test_path, "data.test")
+        if sliding is None:
+            test_set = _read(recipe, recipe.test_path, "data.test")
+        else:
+            sliding.test = _windows(recipe, recipe.test_path, "data.test", progress)
+            test_set = sliding.test.trials
         _same_layout(train_set, test_set, recipe.source)
     classes = train_set.classes
     if len(classes) < 2:
@@ -92,18 +104,19 @@ def train(
             file=recipe.source,
         )
     shape = WindowShape(train_set.X.shape[1], train_set.X.shape[2], train_set.sfreq)
-    X = _filtered(recipe, train_set, progress)
+    # Sliding windows are cut from the recording after it was filtered whole.
+    X = train_set.X if sliding else _filtered(recipe, train_set, progress)
     y = _encode(train_set.y, classes, recipe.source, "data.train")
     X_test = y_test = None
     if test_set is not None:
-        X_test = _filtered(recipe, test_set, progress)
+        X_test = test_set.X if sliding else _filtered(recipe, test_set, progress)
         y_test = _encode(test_set.y, classes, recipe.source, "data.test")
 
     report: dict[str, Any] = {}
     if base is None:
         try:
             family, chosen, selection, validation = _select(
-                recipe, shape, classes, X, y, groups, jobs, progress
+                recipe, shape, classes, X, y, groups, jobs, progress, sliding
             )
         except ConfigError as exc:
             raise exc.within(file=recipe.source) from exc.__cause__
@@ -128,7 +141,9 @@ def train(
         report["test_accuracy"] = _accuracy(family, X_test, y_test)
         progress(f"test accuracy {report['test_accuracy']:.4f} on {len(y_test)} trials")
         if "cv" in report:
-            report["cv"].update(agreement(report["cv"], report["test_accuracy"], len(y_test)))
+            # Overlapping windows are not independent: sliding intervals count segments.
+            n_scored = len(y_test) if sliding is None else sliding.n_test_units()
+            report["cv"].update(agreement(report["cv"], report["test_accuracy"], n_scored))
             if report["cv"]["warning"]:
                 progress(f"warning: {report['cv']['warning']}")
     report.update(
@@ -156,6 +171,8 @@ def train(
         report["data"]["train"]["files"] = [str(p) for p in recipe.train_paths]
     if test_set is not None:
         report["data"]["test"] = data_entry(test_set)
+    if sliding is not None:
+        report["windows"] = sliding.entry(recipe)
 
     manifest = {
         "input": "window",
@@ -165,6 +182,7 @@ def train(
         "window_samples": shape.n_samples,
         "filters": _steps(recipe, train_set.sfreq),
         "classes": list(classes),
+        **({"hop_samples": sliding.hop} if sliding is not None else {}),
         "trained_on": {
             "source": train_set.source,
             "sha256": train_set.sha256,
@@ -187,16 +205,26 @@ def _read(recipe: Recipe, path: Path, key: str) -> Trials:
     d = recipe.data
     continuous = path.suffix.lower() not in (".ts", ".npz")
     try:
+        channels = d.channels
+        if d.channel_types:  # the names of the channels of these types, in file order
+            if not continuous:
+                raise ConfigError(
+                    f"{path.name} states no channel types; pick channels by name with "
+                    "data.channels",
+                    key="channel_types",
+                )
+            rec = read_recording(path, stream=d.stream, markers=d.markers)
+            channels = picked_names(rec, (), d.channel_types)
         if d.sfreq is not None and continuous and d.tmin is not None and d.tmax is not None:
             rec = read_recording(path, stream=d.stream, markers=d.markers)
             if rec.sfreq != d.sfreq:
-                return resample_epochs(rec, d.sfreq, d.tmin, d.tmax, d.labels, d.channels)
+                return resample_epochs(rec, d.sfreq, d.tmin, d.tmax, d.labels, channels)
         trials = read_trials(
             path,
             tmin=d.tmin,
             tmax=d.tmax,
             labels=d.labels,
-            channels=d.channels,
+            channels=channels,
             stream=d.stream,
             markers=d.markers,
             length=d.length,
@@ -206,7 +234,7 @@ def _read(recipe: Recipe, path: Path, key: str) -> Trials:
             return trials
         X, rate = resample_trials(trials.X, trials.sfreq, d.sfreq)
     except ConfigError as exc:
-        if exc.key in ("length", "sfreq"):  # the recipe's [data] key that fixes it
+        if exc.key in ("length", "sfreq", "channel_types"):  # the [data] key that fixes it
             text = f"{exc.file}: {exc.message}" if exc.file else exc.message
             raise ConfigError(text, key=f"data.{exc.key}", file=recipe.source) from exc
         raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
@@ -273,15 +301,37 @@ def _select(
     groups: npt.NDArray[np.str_] | None,
     jobs: int,
     progress: Progress,
+    sliding: _Sliding | None = None,
 ) -> tuple[FeatureFamily, Candidate, list[dict[str, Any]], dict[str, Any]]:
     """Cross-validate every candidate on TRAIN, refit the best on all of TRAIN."""
     cv = recipe.cv
-    splits = make_splits(cv.scheme, cv.folds, cv.repeats, cv.seed, y, groups, classes)
+    splits: Splits
+    if sliding is None:
+        splits = make_splits(cv.scheme, cv.folds, cv.repeats, cv.seed, y, groups, classes)
+        units = f"{len(y)} training trials" + (
+            f" in {splits.n_groups} groups" if splits.n_groups else ""
+        )
+    else:
+        assert groups is not None, "sliding windows always have segments"
+        splits = make_window_splits(
+            cv.scheme,
+            cv.folds,
+            cv.repeats,
+            cv.seed,
+            y,
+            groups,
+            sliding.starts,
+            sliding.length,
+            classes,
+        )
+        units = (
+            f"{len(y)} sliding windows in {splits.n_groups} segments, whole segments per fold, "
+            f"{splits.purged} overlapping windows purged from the fits"
+        )
     n = len(recipe.candidates)
     progress(
         f"selecting among {n} candidate{'s' * (n != 1)}: {splits.scheme} cross-validation, "
-        f"{splits.folds} folds x {splits.repeats} repeats on {len(y)} training trials"
-        + (f" in {splits.n_groups} groups" if splits.n_groups else "")
+        f"{splits.folds} folds x {splits.repeats} repeats on {units}"
         + (f", {jobs} jobs" if jobs > 1 else "")
     )
     rows = search(
@@ -301,7 +351,12 @@ def _select(
     family = make_family(chosen.family, chosen.config, shape, len(classes), cv.seed)
     family.fit(X, y)
     selection = [r.entry(i == best) for i, r in enumerate(rows)]
-    return family, chosen, selection, validation_entry(splits, rows[best], len(y))
+    n_units = len(y) if sliding is None else splits.n_groups
+    validation = validation_entry(splits, rows[best], n_units)
+    if sliding is not None:
+        validation["purged"] = splits.purged
+        validation["ci_counts"] = "segments"
+    return family, chosen, selection, validation
 
 
 def _read_train(recipe: Recipe, progress: Progress) -> tuple[Trials, npt.NDArray[np.str_] | None]:
@@ -332,6 +387,112 @@ def _read_train(recipe: Recipe, progress: Progress) -> tuple[Trials, npt.NDArray
         sha256=",".join(p.sha256 for p in parts),
     )
     return merged, groups
+
+
+class _Sliding:
+    """Training (and test) windows of continuous recordings, and how they were cut."""
+
+    def __init__(self, parts: list[Windowed], train: Trials, starts: npt.NDArray[np.intp]):
+        self.parts = parts
+        self.train = train
+        self.starts = starts  # on one axis for all files, files far apart
+        self.length = parts[0].labelled.length
+        self.hop = parts[0].labelled.hop
+        self.test: Windowed | None = None
+
+    def n_test_units(self) -> int:
+        """Segments of the test recording (the independent units of its windows)."""
+        assert self.test is not None
+        return len(set(self.test.labelled.segments.tolist()))
+
+    def entry(self, recipe: Recipe) -> dict[str, Any]:
+        """Return the report's ``windows``: the rule, what it kept and dropped of each file."""
+        assert recipe.windows is not None
+        w = recipe.windows
+
+        def part(p: Windowed) -> dict[str, Any]:
+            lab = p.labelled
+            return {
+                "source": p.trials.source,
+                "windows": lab.n_slid,
+                "kept": lab.counts(),
+                "dropped": lab.dropped,
+                "segments": len(set(lab.segments.tolist())),
+            }
+
+        out: dict[str, Any] = {
+            "length_s": w.length_s,
+            "hop_s": w.hop_s,
+            "event_s": w.event_s,
+            "offset_s": w.offset_s,
+            "rest": w.rest or None,
+            "length_samples": self.length,
+            "hop_samples": self.hop,
+            "rule": "a window is labelled by the event whose [onset + offset_s, onset + "
+            "event_s) holds its last sample; rest when it shares no sample with any event; "
+            "else dropped",
+            "train": [part(p) for p in self.parts],
+        }
+        if self.test is not None:
+            out["test"] = part(self.test)
+        return out
+
+
+def _windows(recipe: Recipe, path: Path, key: str, progress: Progress) -> Windowed:
+    """Read one continuous file as windows; report what was kept."""
+    try:
+        w = read_windows(recipe, path)
+    except ConfigError as exc:
+        if exc.key and exc.key.split(".")[0] in ("data", "windows", "filters"):
+            text = (
+                f"{exc.file}: {exc.message}"
+                if exc.file and exc.file != recipe.source
+                else (exc.message)
+            )
+            raise ConfigError(text, key=exc.key, file=recipe.source) from exc
+        raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
+    lab = w.labelled
+    kept = ", ".join(f"{k} {v}" for k, v in lab.counts().items())
+    dropped = ", ".join(f"{k} {v}" for k, v in lab.dropped.items() if v)
+    progress(
+        f"{lab.n_slid} windows of {lab.length} samples every {lab.hop}: kept {kept}"
+        + (f"; dropped {dropped}" if dropped else "")
+    )
+    if (
+        recipe.windows is not None
+        and recipe.windows.rest
+        and recipe.windows.rest not in lab.counts()
+    ):
+        progress(f"no window lies clear of every event: no {recipe.windows.rest!r} windows")
+    return w
+
+
+def _read_train_windows(recipe: Recipe, progress: Progress) -> _Sliding:
+    """Read every training file as windows; segments and window starts kept apart per file."""
+    parts: list[Windowed] = []
+    for i, path in enumerate(recipe.train_paths):
+        progress(f"reading {path}")
+        key = "data.train" if len(recipe.train_paths) == 1 else f"data.train[{i}]"
+        parts.append(_windows(recipe, path, key, progress))
+    for i, part in enumerate(parts[1:], start=1):
+        _same_layout(parts[0].trials, part.trials, recipe.source, f"data.train[{i}]", "this file")
+    offsets = np.cumsum([0] + [p.n_samples + p.labelled.length for p in parts[:-1]])
+    starts = np.concatenate([p.labelled.starts + o for p, o in zip(parts, offsets, strict=True)])
+    groups = np.concatenate(
+        [np.char.add(f"{i}:", p.labelled.segments) for i, p in enumerate(parts)]
+    ).astype(np.str_)
+    first = parts[0].trials
+    train = Trials(
+        X=np.concatenate([p.trials.X for p in parts]) if len(parts) > 1 else first.X,
+        y=np.concatenate([p.trials.y for p in parts]),
+        sfreq=first.sfreq,
+        channel_names=first.channel_names,
+        source=", ".join(p.trials.source for p in parts),
+        sha256=",".join(p.trials.sha256 for p in parts),
+        unit=first.unit,
+        groups=groups,
+    )
+    return _Sliding(parts, train, starts.astype(np.intp))
 
 
 def _config(family: FeatureFamily) -> Any:
