@@ -19,7 +19,7 @@ import numpy.typing as npt
 from bci_bridge.errors import ConfigError
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.graph import GraphParts
-from decoders.training.head import Classifier
+from decoders.training.head import Classifier, check_head
 
 __all__ = ["BandPowerConfig", "BandPowerLogReg"]
 
@@ -38,12 +38,17 @@ class BandPowerConfig:
         Frequency bands ``[low, high)`` in Hz; each must hold at least one DFT bin.
     classifier : {"lda", "logreg"}
         The linear stage: logistic regression (default) or shrinkage LDA.
+    C : float, optional
+        Logistic regression only: the inverse regularisation strength, > 0 (searchable:
+        ``C = [0.1, 1, 10]``). Unset: chosen by inner cross-validation on the fitting trials.
     """
 
     bands: tuple[tuple[float, float], ...] = ((8.0, 13.0), (13.0, 30.0))
     classifier: Classifier = "logreg"
+    C: float | None = None
 
     def __post_init__(self) -> None:
+        check_head(self.classifier, self.C)
         if not self.bands:
             raise ConfigError("needs at least one band", key="bands")
         for i, (lo, hi) in enumerate(self.bands):
@@ -61,6 +66,7 @@ class BandPowerLogReg(FeatureFamily):
         self, config: BandPowerConfig, shape: WindowShape, n_classes: int, seed: int = 0
     ) -> None:
         self.classifier = config.classifier
+        self.C = config.C
         super().__init__(shape, n_classes, seed)
         self.config = config
         n = shape.n_samples

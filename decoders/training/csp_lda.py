@@ -19,7 +19,7 @@ from scipy.linalg import eigh
 from bci_bridge.errors import ConfigError
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.graph import GraphParts
-from decoders.training.head import Classifier
+from decoders.training.head import Classifier, check_head
 
 __all__ = ["CspConfig", "CspLda"]
 
@@ -38,12 +38,17 @@ class CspConfig:
         Spatial filters per class pair (even: half from each end), >= 2.
     classifier : {"lda", "logreg"}
         The linear stage: shrinkage LDA (default) or logistic regression.
+    C : float, optional
+        Logistic regression only: the inverse regularisation strength, > 0 (searchable:
+        ``C = [0.1, 1, 10]``). Unset: chosen by inner cross-validation on the fitting trials.
     """
 
     n_filters: int = 4
     classifier: Classifier = "lda"
+    C: float | None = None
 
     def __post_init__(self) -> None:
+        check_head(self.classifier, self.C)
         if self.n_filters < 2 or self.n_filters % 2:
             raise ConfigError(f"must be an even number >= 2, got {self.n_filters}", key="n_filters")
 
@@ -58,6 +63,7 @@ class CspLda(FeatureFamily):
         self, config: CspConfig, shape: WindowShape, n_classes: int, seed: int = 0
     ) -> None:
         self.classifier = config.classifier
+        self.C = config.C
         super().__init__(shape, n_classes, seed)
         self.config = config
         if config.n_filters > shape.n_channels:

@@ -60,12 +60,14 @@ class FeatureFamily:
     name: ClassVar[str] = ""
     #: Classifier of the head, set by each subclass's config.
     classifier: Classifier = "lda"
+    #: Strength of a logistic regression head, set by each subclass's config (None: inner CV).
+    C: float | None = None
 
     def __init__(self, shape: WindowShape, n_classes: int, seed: int = 0) -> None:
         self.shape = shape
         self.n_classes = n_classes
         self.seed = seed
-        self.head = LinearHead(self.classifier, n_classes, seed=seed)
+        self.head = LinearHead(self.classifier, n_classes, seed=seed, C=self.C)
 
     # -- what subclasses write --------------------------------------------------------------
 

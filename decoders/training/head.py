@@ -2,26 +2,49 @@
 
 Features are standardised with a mean and scale, then a linear classifier gives logits and a
 softmax the probabilities. Two classifiers: ``"lda"`` (scikit-learn's shrinkage LDA, Ledoit-Wolf)
-and ``"logreg"`` (L2 logistic regression, its strength chosen by inner cross-validation). Both
+and ``"logreg"`` (L2 logistic regression, its strength ``C`` given, else chosen by inner
+cross-validation). Both
 give ``softmax(z @ W + b)``: for two classes scikit-learn's ``[1 - sigmoid(d), sigmoid(d)]``,
 written as logits ``[0, d]``; for more, ``softmax(decision_function)``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from bci_bridge.errors import ConfigError
 from decoders.training.graph import OUTPUT, GraphParts
 
-__all__ = ["Classifier", "LinearHead"]
+__all__ = ["Classifier", "LinearHead", "check_head"]
 
 Classifier = Literal["lda", "logreg"]
 _F64 = npt.NDArray[np.float64]
 #: Smallest feature scale used, so a constant feature does not divide by zero.
 _MIN_SCALE = 1e-12
+
+
+def check_head(classifier: str, C: float | None) -> None:
+    """Refuse a ``C`` that is not a positive number, or one given to a classifier without it.
+
+    Raises
+    ------
+    ConfigError
+        With ``key`` ``C``.
+    """
+    if C is None:
+        return
+    if isinstance(C, bool) or not isinstance(C, int | float) or not (math.isfinite(C) and C > 0):
+        raise ConfigError(f"must be a number > 0, got {C!r}", key="C")
+    if classifier != "logreg":
+        raise ConfigError(
+            f'sets the logistic regression\'s strength; classifier = "{classifier}" has none: '
+            'set classifier = "logreg" or drop C',
+            key="C",
+        )
 
 
 class LinearHead:
@@ -37,12 +60,21 @@ class LinearHead:
         Folds of the inner cross-validation choosing the logistic regression's strength.
     seed : int
         Seed of the inner folds.
+    C : float, optional
+        The logistic regression's inverse regularisation strength; None: chosen by the inner
+        cross-validation.
     """
 
     def __init__(
-        self, classifier: Classifier, n_classes: int, inner_folds: int = 3, seed: int = 0
+        self,
+        classifier: Classifier,
+        n_classes: int,
+        inner_folds: int = 3,
+        seed: int = 0,
+        C: float | None = None,
     ) -> None:
         self.classifier = classifier
+        self.C = C
         self.n_classes = n_classes
         self.inner_folds = inner_folds
         self.seed = seed
@@ -100,6 +132,7 @@ class LinearHead:
         """JSON-ready parameters, for the manifest (fine-tuning reads them back)."""
         return {
             "classifier": self.classifier,
+            "C": self.C,
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "weights": self.weights.tolist(),
@@ -109,7 +142,7 @@ class LinearHead:
     @classmethod
     def from_state(cls, state: dict[str, Any], n_classes: int, seed: int = 0) -> LinearHead:
         """Rebuild a fitted head from :meth:`state`."""
-        head = cls(state["classifier"], n_classes, seed=seed)
+        head = cls(state["classifier"], n_classes, seed=seed, C=state.get("C"))
         head.mean = np.asarray(state["mean"], dtype=np.float64)
         head.scale = np.asarray(state["scale"], dtype=np.float64)
         head.weights = np.asarray(state["weights"], dtype=np.float64)
@@ -125,6 +158,8 @@ class LinearHead:
         from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
         from sklearn.model_selection import StratifiedKFold
 
+        if self.C is not None:
+            return LogisticRegression(C=self.C, max_iter=10000)
         folds = min(self.inner_folds, fewest)
         if folds < 2:  # too few trials to tune the strength: scikit-learn's default, C = 1
             return LogisticRegression(max_iter=10000)

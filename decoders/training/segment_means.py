@@ -18,7 +18,7 @@ import numpy.typing as npt
 from bci_bridge.errors import ConfigError
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.graph import GraphParts
-from decoders.training.head import Classifier
+from decoders.training.head import Classifier, check_head
 
 __all__ = ["SegmentMeans", "SegmentMeansConfig"]
 
@@ -37,13 +37,18 @@ class SegmentMeansConfig:
         Seconds from the window's start before which samples are ignored, >= 0.
     classifier : {"lda", "logreg"}
         The linear stage: shrinkage LDA (default) or logistic regression.
+    C : float, optional
+        Logistic regression only: the inverse regularisation strength, > 0 (searchable:
+        ``C = [0.1, 1, 10]``). Unset: chosen by inner cross-validation on the fitting trials.
     """
 
     segments: int = 4
     start_s: float = 0.0
     classifier: Classifier = "lda"
+    C: float | None = None
 
     def __post_init__(self) -> None:
+        check_head(self.classifier, self.C)
         if self.segments < 1:
             raise ConfigError(f"must be >= 1, got {self.segments}", key="segments")
         if not (math.isfinite(self.start_s) and self.start_s >= 0):
@@ -60,6 +65,7 @@ class SegmentMeans(FeatureFamily):
         self, config: SegmentMeansConfig, shape: WindowShape, n_classes: int, seed: int = 0
     ) -> None:
         self.classifier = config.classifier
+        self.C = config.C
         super().__init__(shape, n_classes, seed)
         self.config = config
         start = round(config.start_s * shape.sfreq)

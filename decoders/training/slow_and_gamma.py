@@ -21,7 +21,7 @@ from bci_bridge.errors import ConfigError
 from decoders.training.bandpower_logreg import BandPowerConfig, BandPowerLogReg
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.graph import GraphParts
-from decoders.training.head import Classifier
+from decoders.training.head import Classifier, check_head
 from decoders.training.segment_means import SegmentMeans, SegmentMeansConfig
 
 __all__ = ["SlowAndGamma", "SlowAndGammaConfig"]
@@ -43,14 +43,19 @@ class SlowAndGammaConfig:
         Bands ``[low, high)`` in Hz whose log power is added, per channel.
     classifier : {"lda", "logreg"}
         The linear stage.
+    C : float, optional
+        Logistic regression only: the inverse regularisation strength, > 0 (searchable:
+        ``C = [0.1, 1, 10]``). Unset: chosen by inner cross-validation on the fitting trials.
     """
 
     segments: int = 14
     start_s: float = 0.0
     bands: tuple[tuple[float, float], ...] = ((30.0, 45.0),)
     classifier: Classifier = "logreg"
+    C: float | None = None
 
     def __post_init__(self) -> None:
+        check_head(self.classifier, self.C)
         if not self.bands:
             raise ConfigError("needs at least one band (else use segment_means_lda)", key="bands")
 
@@ -65,6 +70,7 @@ class SlowAndGamma(FeatureFamily):
         self, config: SlowAndGammaConfig, shape: WindowShape, n_classes: int, seed: int = 0
     ) -> None:
         self.classifier = config.classifier
+        self.C = config.C
         super().__init__(shape, n_classes, seed)
         self.config = config
         self._slow = SegmentMeans(

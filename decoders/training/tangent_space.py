@@ -39,7 +39,7 @@ import numpy.typing as npt
 from bci_bridge.errors import ConfigError
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.graph import GraphParts
-from decoders.training.head import Classifier
+from decoders.training.head import Classifier, check_head
 from decoders.training.matrix_log_graph import LogSchedule, log_schedule, logm_graph
 
 __all__ = ["TangentSpace", "TangentSpaceConfig"]
@@ -72,13 +72,18 @@ class TangentSpaceConfig:
         cortical potential) in the matrix.
     classifier : {"lda", "logreg"}
         The linear stage: logistic regression (default) or shrinkage LDA.
+    C : float, optional
+        Logistic regression only: the inverse regularisation strength, > 0 (searchable:
+        ``C = [0.1, 1, 10]``). Unset: chosen by inner cross-validation on the fitting trials.
     """
 
     shrinkage: float = 0.05
     centre: bool = True
     classifier: Classifier = "logreg"
+    C: float | None = None
 
     def __post_init__(self) -> None:
+        check_head(self.classifier, self.C)
         if not (math.isfinite(self.shrinkage) and 0.0 <= self.shrinkage < 1.0):
             raise ConfigError(f"must be in [0, 1), got {self.shrinkage}", key="shrinkage")
 
@@ -93,6 +98,7 @@ class TangentSpace(FeatureFamily):
         self, config: TangentSpaceConfig, shape: WindowShape, n_classes: int, seed: int = 0
     ) -> None:
         self.classifier = config.classifier
+        self.C = config.C
         super().__init__(shape, n_classes, seed)
         self.config = config
         n = shape.n_channels
