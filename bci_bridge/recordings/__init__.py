@@ -124,7 +124,13 @@ def read_trials(
     return pick_channels(trials, channels)
 
 
-def read_recording(path: str | Path, *, stream: str = "", markers: str = "") -> Recording:
+def read_recording(
+    path: str | Path,
+    *,
+    stream: str = "",
+    markers: str = "",
+    channel_types: Sequence[str] = (),
+) -> Recording:
     """Read a file as one continuous recording with labelled events.
 
     Parameters
@@ -137,6 +143,11 @@ def read_recording(path: str | Path, *, stream: str = "", markers: str = "") -> 
     stream, markers : str
         XDF only (refused for other formats): the data stream by name or type, and the marker
         stream by name (empty: the only one of each).
+    channel_types : sequence of str
+        MNE-readable files: the channel types to read (empty: EEG), among
+        :data:`~bci_bridge.recordings.mne_file.VOLTAGE_TYPES`. Other formats read every
+        channel, with the types they state (pick them with
+        :func:`~bci_bridge.recordings.picks.pick_recording`).
 
     Returns
     -------
@@ -163,4 +174,4 @@ def read_recording(path: str | Path, *, stream: str = "", markers: str = "") -> 
     reader = _TRIAL_READERS.get(suffix)
     if reader is not None:
         return Recording.from_trials(reader(p))
-    return read_mne(p)
+    return read_mne(p, channel_types or ("eeg",))

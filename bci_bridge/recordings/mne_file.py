@@ -7,6 +7,7 @@ channel (the label is the event code as text). MNE is imported lazily, only here
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,39 @@ from bci_bridge.errors import ConfigError
 from bci_bridge.recordings.hashing import read_bytes, sha256
 from bci_bridge.recordings.recording import Recording
 
-__all__ = ["SUPPORTED", "read_mne"]
+__all__ = ["SUPPORTED", "VOLTAGE_TYPES", "read_mne"]
 
 SUPPORTED = ".ts, .npz, or any format mne.io.read_raw reads (.fif, .edf, .bdf, .gdf, .vhdr, .set)"
+#: MNE channel types measured in volts: those this reader can give in microvolts.
+VOLTAGE_TYPES = ("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs")
 
 
-def read_mne(p: Path) -> Recording:
-    """Read a continuous file with MNE: EEG channels in microvolts, events."""
+def read_mne(p: Path, types: Sequence[str] = ("eeg",)) -> Recording:
+    """Read a continuous file with MNE: its channels of ``types`` in microvolts, and events.
+
+    Parameters
+    ----------
+    p : Path
+        The file.
+    types : sequence of str
+        MNE channel types to read, among :data:`VOLTAGE_TYPES` (case-insensitive).
+
+    Raises
+    ------
+    ConfigError
+        ``file`` the path: unreadable, a type that is not a voltage, or no channel of
+        ``types`` (``key`` ``channel_types`` when other types than EEG were asked for).
+    """
     file = str(p)
+    wanted = [t.lower() for t in types]
+    odd = [t for t in wanted if t not in VOLTAGE_TYPES]
+    if odd:
+        raise ConfigError(
+            f"channel types {odd} are not voltages this reader gives in microvolts; "
+            f"choose among {', '.join(VOLTAGE_TYPES)}",
+            key="channel_types",
+            file=file,
+        )
     if not p.exists():
         raise ConfigError("no such file", file=file)
     try:
@@ -44,11 +70,13 @@ def read_mne(p: Path) -> Recording:
         raise ConfigError(f"MNE cannot read it: {exc}", file=file) from exc
     except (OSError, RuntimeError, KeyError, IndexError, TypeError) as exc:
         raise ConfigError(f"MNE cannot read it: {exc}", file=file) from exc
-    picks = mne.pick_types(raw.info, eeg=True, exclude=())
+    kinds = [str(t).lower() for t in raw.get_channel_types()]
+    picks = np.array([i for i, t in enumerate(kinds) if t in wanted], dtype=np.intp)
     if len(picks) == 0:
+        what = "EEG channel" if wanted == ["eeg"] else f"channel of type {wanted}"
         raise ConfigError(
-            f"no EEG channel; channels are {raw.ch_names} of types "
-            f"{sorted(set(raw.get_channel_types()))}",
+            f"no {what}; channels are {raw.ch_names} of types {sorted(set(kinds))}",
+            key=None if wanted == ["eeg"] else "channel_types",
             file=file,
         )
     data = raw.get_data(picks=picks, units="uV")  # (n_channels, n_samples)
@@ -65,7 +93,7 @@ def read_mne(p: Path) -> Recording:
         events=events,
         source=", ".join([file, *(str(f) for f in files[1:])]),
         sha256=sha256(*blobs),
-        channel_types=tuple(str(t).lower() for t in raw.get_channel_types(picks=picks)),
+        channel_types=tuple(kinds[i] for i in picks),
     )
 
 

@@ -1,11 +1,13 @@
 """Training data from a continuous recording: the sliding windows the runtime will decode.
 
-The recording is read whole (:func:`~bci_bridge.recordings.read_recording`: FIF, EDF, XDF with a
-marker stream...), its channels picked by name or type, resampled whole (``[data] sfreq``) and
-filtered whole, causally, with the runtime's own modules (``[[filters]]``), all as the pipeline
-does to the stream; only then is it cut into windows on the hop grid and labelled
-(:mod:`.sliding`). Each window is what the pipeline's ``onnx`` node (``trigger = "hop"``)
-sees when its newest sample arrives, up to float32 rounding of the filter chain.
+The recording is read whole (:func:`~bci_bridge.recordings.read_recording`: FIF, EDF, XDF with
+a marker stream...; a trials file, ``.ts`` or ``.npz``, is its trials laid end to end, one
+event at each trial's first sample), its channels picked by name or type, resampled whole
+(``[data] sfreq``) and filtered whole, causally, with the runtime's own modules
+(``[[filters]]``), all as the pipeline does to the stream; only then is it cut into windows on
+the hop grid and labelled (:mod:`.sliding`). Each window is what the pipeline's ``onnx`` node
+(``trigger = "hop"``) sees when its newest sample arrives, up to float32 rounding of the
+filter chain.
 """
 
 from __future__ import annotations
@@ -66,15 +68,10 @@ def read_windows(recipe: Recipe, path: Path) -> Windowed:
     d = recipe.data
     windows = recipe.windows
     assert windows is not None, "a recipe with a [windows] table"
-    if path.suffix.lower() in (".ts", ".npz"):
-        raise ConfigError(
-            f"{path.name} holds separate trials, not a continuous recording: sliding windows "
-            "need a continuous file (.fif, .edf, .xdf...); drop [windows] to train on its trials",
-            key="windows",
-            file=str(path),
-        )
     try:
-        rec = read_recording(path, stream=d.stream, markers=d.markers)
+        rec = read_recording(
+            path, stream=d.stream, markers=d.markers, channel_types=d.channel_types
+        )
         rec = pick_recording(rec, d.channels, d.channel_types)
     except ConfigError as exc:
         if exc.key in ("stream", "markers", "channels", "channel_types"):

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.recordings import Trials, read_recording, read_trials
-from bci_bridge.recordings.picks import picked_names
+from bci_bridge.recordings.picks import pick_recording
 from decoders.training.continuous import Windowed, read_windows
 from decoders.training.export import check_parity, open_session, save_model, time_inference
 from decoders.training.families import make_family
@@ -205,26 +205,36 @@ def _read(recipe: Recipe, path: Path, key: str) -> Trials:
     d = recipe.data
     continuous = path.suffix.lower() not in (".ts", ".npz")
     try:
-        channels = d.channels
-        if d.channel_types:  # the names of the channels of these types, in file order
+        if d.channel_types:  # the recording's channels of these types, in file order
             if not continuous:
                 raise ConfigError(
                     f"{path.name} states no channel types; pick channels by name with "
                     "data.channels",
                     key="channel_types",
                 )
-            rec = read_recording(path, stream=d.stream, markers=d.markers)
-            channels = picked_names(rec, (), d.channel_types)
+            if d.tmin is None or d.tmax is None:
+                raise ConfigError(
+                    "a continuous recording needs an epoch window: set data.tmin and data.tmax "
+                    "(or a [windows] table)",
+                    key="tmin",
+                )
+            rec = read_recording(
+                path, stream=d.stream, markers=d.markers, channel_types=d.channel_types
+            )
+            rec = pick_recording(rec, (), d.channel_types)
+            if d.sfreq is not None and rec.sfreq != d.sfreq:
+                return resample_epochs(rec, d.sfreq, d.tmin, d.tmax, d.labels)
+            return rec.epochs(d.tmin, d.tmax, d.labels)
         if d.sfreq is not None and continuous and d.tmin is not None and d.tmax is not None:
             rec = read_recording(path, stream=d.stream, markers=d.markers)
             if rec.sfreq != d.sfreq:
-                return resample_epochs(rec, d.sfreq, d.tmin, d.tmax, d.labels, channels)
+                return resample_epochs(rec, d.sfreq, d.tmin, d.tmax, d.labels, d.channels)
         trials = read_trials(
             path,
             tmin=d.tmin,
             tmax=d.tmax,
             labels=d.labels,
-            channels=channels,
+            channels=d.channels,
             stream=d.stream,
             markers=d.markers,
             length=d.length,
@@ -234,7 +244,7 @@ def _read(recipe: Recipe, path: Path, key: str) -> Trials:
             return trials
         X, rate = resample_trials(trials.X, trials.sfreq, d.sfreq)
     except ConfigError as exc:
-        if exc.key in ("length", "sfreq", "channel_types"):  # the [data] key that fixes it
+        if exc.key in ("length", "sfreq", "channel_types", "tmin"):  # the [data] key to fix
             text = f"{exc.file}: {exc.message}" if exc.file else exc.message
             raise ConfigError(text, key=f"data.{exc.key}", file=recipe.source) from exc
         raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
