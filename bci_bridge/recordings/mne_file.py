@@ -79,7 +79,8 @@ def read_mne(p: Path, types: Sequence[str] = ("eeg",)) -> Recording:
             key=None if wanted == ["eeg"] else "channel_types",
             file=file,
         )
-    data = raw.get_data(picks=picks, units="uV")  # (n_channels, n_samples)
+    # (n_channels, n_samples); MNE takes one unit per type when the types differ.
+    data = raw.get_data(picks=picks, units=dict.fromkeys({kinds[i] for i in picks}, "uV"))
     events = _mne_events(raw, mne)
     files = [p.resolve()]
     for f in raw.filenames:
