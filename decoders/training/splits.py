@@ -100,10 +100,15 @@ def make_splits(
 
     fewest = int(counts.min())
     if fewest < folds:
+        fix = (
+            f"lower cv.folds to {fewest} or add trials"
+            if fewest >= 2
+            else "cross-validation needs at least 2 of each: add trials (or fine-tune a model "
+            "with --base, which needs none)"
+        )
         raise ConfigError(
             f"{folds} folds need at least {folds} trials of each class; class "
-            f"{name(int(classes[counts.argmin()]))} has {fewest} in the training data: lower "
-            f"cv.folds to {max(2, fewest)} or add trials",
+            f"{name(int(classes[counts.argmin()]))} has {fewest} in the training data: {fix}",
             key="cv.folds",
         )
     from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold

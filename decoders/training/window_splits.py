@@ -95,8 +95,8 @@ def make_window_splits(
         fewest = int(counts.min())
         raise ConfigError(
             f"{folds} folds need at least {folds} events (segments) of each class; class "
-            f"{name(int(classes[counts.argmin()]))} has {fewest} in the training data: lower "
-            f"cv.folds to {max(2, fewest)} or record more",
+            f"{name(int(classes[counts.argmin()]))} has {fewest} in the training data: "
+            + (f"lower cv.folds to {fewest} or record more" if fewest >= 2 else "record more"),
             key="cv.folds",
         )
     raw: list[npt.NDArray[np.intp]] = []  # validating segments of each split
