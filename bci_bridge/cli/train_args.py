@@ -13,6 +13,7 @@ EXAMPLES: tuple[str, ...] = (
     "bci-bridge train examples/recipes/scp1_slow_and_gamma.toml --out scp1.onnx --jobs 2",
     "bci-bridge train examples/recipes/scp1_segment_means.toml --out quick.onnx "
     "--set cv.repeats=1 --set decoder.segments=[7,28]",
+    "bci-bridge train examples/recipes/scp1_continuous.toml --out hop.onnx --jobs 2",
 )
 
 

@@ -39,7 +39,8 @@
 
     [cv]
     scheme = "blocked"  # "shuffled" | "blocked" | "grouped" (default: grouped when the data
-                        #   has groups or several train files, else blocked)
+                        #   has groups or several train files, else blocked; with [windows]:
+                        #   blocked, and shuffled is refused, see decoders.training.window_splits)
     folds = 5
     repeats = 5         # shuffled and grouped folds are redrawn this many times
     seed = 0
