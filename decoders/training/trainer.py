@@ -13,7 +13,7 @@ import numpy.typing as npt
 from bci_bridge.errors import ConfigError
 from bci_bridge.recordings import Trials, read_recording, read_trials
 from bci_bridge.recordings.picks import pick_recording
-from decoders.training.continuous import Windowed, read_windows
+from decoders.training.continuous import Sliding, load_train_windows, load_windows
 from decoders.training.export import check_parity, open_session, save_model, time_inference
 from decoders.training.families import make_family
 from decoders.training.family import FeatureFamily, WindowShape
@@ -81,11 +81,11 @@ def train(
         bad base model or a failed parity check.
     """
     recipe = load_recipe(recipe_path, overrides)
-    sliding: _Sliding | None = None
+    sliding: Sliding | None = None
     if recipe.windows is None:
         train_set, groups = _read_train(recipe, progress)
     else:
-        sliding = _read_train_windows(recipe, progress)
+        sliding = load_train_windows(recipe, progress)
         train_set, groups = sliding.train, sliding.train.groups
     test_set = None
     if recipe.test_path is not None:
@@ -93,7 +93,7 @@ def train(
         if sliding is None:
             test_set = _read(recipe, recipe.test_path, "data.test")
         else:
-            sliding.test = _windows(recipe, recipe.test_path, "data.test", progress)
+            sliding.test = load_windows(recipe, recipe.test_path, "data.test", progress)
             test_set = sliding.test.trials
         _same_layout(train_set, test_set, recipe.source)
     classes = train_set.classes
@@ -312,7 +312,7 @@ def _select(
     groups: npt.NDArray[np.str_] | None,
     jobs: int,
     progress: Progress,
-    sliding: _Sliding | None = None,
+    sliding: Sliding | None = None,
 ) -> tuple[FeatureFamily, Candidate, list[dict[str, Any]], dict[str, Any]]:
     """Cross-validate every candidate on TRAIN, refit the best on all of TRAIN."""
     cv = recipe.cv
@@ -399,115 +399,6 @@ def _read_train(recipe: Recipe, progress: Progress) -> tuple[Trials, npt.NDArray
         sha256=",".join(p.sha256 for p in parts),
     )
     return merged, groups
-
-
-class _Sliding:
-    """Training (and test) windows of continuous recordings, and how they were cut."""
-
-    def __init__(self, parts: list[Windowed], train: Trials, starts: npt.NDArray[np.intp]):
-        self.parts = parts
-        self.train = train
-        self.starts = starts  # on one axis for all files, files far apart
-        self.length = parts[0].labelled.length
-        self.hop = parts[0].labelled.hop
-        self.test: Windowed | None = None
-
-    def n_test_units(self) -> int:
-        """Segments of the test recording (the independent units of its windows)."""
-        assert self.test is not None
-        return len(set(self.test.labelled.segments.tolist()))
-
-    def entry(self, recipe: Recipe) -> dict[str, Any]:
-        """Return the report's ``windows``: the rule, what it kept and dropped of each file."""
-        assert recipe.windows is not None
-        w = recipe.windows
-
-        def part(p: Windowed) -> dict[str, Any]:
-            lab = p.labelled
-            return {
-                "source": p.trials.source,
-                "windows": lab.n_slid,
-                "kept": lab.counts(),
-                "dropped": lab.dropped,
-                "segments": len(set(lab.segments.tolist())),
-            }
-
-        out: dict[str, Any] = {
-            "length_s": w.length_s,
-            "hop_s": w.hop_s,
-            "event_s": w.event_s,
-            "offset_s": w.offset_s,
-            "rest": w.rest or None,
-            "length_samples": self.length,
-            "hop_samples": self.hop,
-            "rule": "a window is labelled by the event whose [onset + offset_s, onset + "
-            "event_s) holds its last sample; rest when it shares no sample with any event; "
-            "else dropped",
-            "train": [part(p) for p in self.parts],
-        }
-        if self.test is not None:
-            out["test"] = part(self.test)
-            # What always answering the commonest class scores: windows are rarely balanced.
-            kept = out["test"]["kept"]
-            out["test"]["majority"] = round(max(kept.values()) / sum(kept.values()), 4)
-        return out
-
-
-def _windows(recipe: Recipe, path: Path, key: str, progress: Progress) -> Windowed:
-    """Read one continuous file as windows; report what was kept."""
-    try:
-        w = read_windows(recipe, path)
-    except ConfigError as exc:
-        if exc.key and exc.key.split(".")[0] in ("data", "windows", "filters"):
-            text = (
-                f"{exc.file}: {exc.message}"
-                if exc.file and exc.file != recipe.source
-                else (exc.message)
-            )
-            raise ConfigError(text, key=exc.key, file=recipe.source) from exc
-        raise ConfigError(f"{exc}", key=key, file=recipe.source) from exc
-    lab = w.labelled
-    kept = ", ".join(f"{k} {v}" for k, v in lab.counts().items())
-    dropped = ", ".join(f"{k} {v}" for k, v in lab.dropped.items() if v)
-    progress(
-        f"{lab.n_slid} windows of {lab.length} samples every {lab.hop}: kept {kept}"
-        + (f"; dropped {dropped}" if dropped else "")
-    )
-    if (
-        recipe.windows is not None
-        and recipe.windows.rest
-        and recipe.windows.rest not in lab.counts()
-    ):
-        progress(f"no window lies clear of every event: no {recipe.windows.rest!r} windows")
-    return w
-
-
-def _read_train_windows(recipe: Recipe, progress: Progress) -> _Sliding:
-    """Read every training file as windows; segments and window starts kept apart per file."""
-    parts: list[Windowed] = []
-    for i, path in enumerate(recipe.train_paths):
-        progress(f"reading {path}")
-        key = "data.train" if len(recipe.train_paths) == 1 else f"data.train[{i}]"
-        parts.append(_windows(recipe, path, key, progress))
-    for i, part in enumerate(parts[1:], start=1):
-        _same_layout(parts[0].trials, part.trials, recipe.source, f"data.train[{i}]", "this file")
-    offsets = np.cumsum([0] + [p.n_samples + p.labelled.length for p in parts[:-1]])
-    starts = np.concatenate([p.labelled.starts + o for p, o in zip(parts, offsets, strict=True)])
-    groups = np.concatenate(
-        [np.char.add(f"{i}:", p.labelled.segments) for i, p in enumerate(parts)]
-    ).astype(np.str_)
-    first = parts[0].trials
-    train = Trials(
-        X=np.concatenate([p.trials.X for p in parts]) if len(parts) > 1 else first.X,
-        y=np.concatenate([p.trials.y for p in parts]),
-        sfreq=first.sfreq,
-        channel_names=first.channel_names,
-        source=", ".join(p.trials.source for p in parts),
-        sha256=",".join(p.trials.sha256 for p in parts),
-        unit=first.unit,
-        groups=groups,
-    )
-    return _Sliding(parts, train, starts.astype(np.intp))
 
 
 def _config(family: FeatureFamily) -> Any:
