@@ -2,7 +2,8 @@
 
 The SCP1 TRAIN trials, laid end to end in their stored order, become a continuous recording
 saved as FIF (an annotation at each trial's onset, labelled with its class). ``bci-bridge train
---pipeline`` trains on sliding windows of it: 1 s windows every 0.25 s; a window is labelled by
+--pipeline`` trains on sliding windows of it, band-passed (0.1 to 30 Hz) as a whole, causally,
+by the runtime's own module: 1 s windows every 0.25 s; a window is labelled by
 a trial whose first 1.5 s hold its last sample, at least 0.5 s after onset, and is ``rest``
 when it shares no sample with any trial's first 1.5 s. Said plainly: SCP1 has no rest periods;
 the "rest" here is the unannotated last 2 s of each trial, a real gap between events, not a
@@ -10,9 +11,10 @@ subject at rest.
 
 Then a FIF of every 8th SCP1 TEST trial is replayed through the whole real path: replay device
 -> LSL -> bridge -> ZeroMQ over ipc:// -> the runtime running the written pipeline (pick ->
-onnx every hop, no marker input) -> a ZeroMQ client. Every hop must come out, once, stamped with
-its window's newest sample, with the probabilities the same model gives offline on the same
-window (ONNX through onnxruntime, and the Python decoder rebuilt from the manifest).
+bandpass -> onnx every hop, no marker input) -> a ZeroMQ client. Every hop must come out, once,
+stamped with its window's newest sample, with the probabilities the same model gives offline on
+the same window of the recording filtered whole (ONNX through onnxruntime, and the Python
+decoder rebuilt from the manifest).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from bci_bridge.device_host import host_device
 from bci_bridge.recordings import Recording, read_recording, read_trials, to_mne_raw
 from bci_bridge.wire import Kind
 from decoders.training.family import WindowShape
+from decoders.training.filtering import filter_trials
 from decoders.training.finetune import load_base
+from decoders.training.recipe import load_recipe
 from devices.replay import Replay, ReplayConfig
 from runtime.runner import Runtime, RuntimeOptions
 
@@ -49,6 +53,10 @@ hop_s = 0.25
 event_s = 1.5
 offset_s = 0.5
 rest = "rest"
+
+[[filters]]
+module = "bandpass"
+params = { low = 0.1, high = 30.0, order = 2 }
 
 [decoder]
 family = "segment_means_lda"
@@ -106,8 +114,13 @@ def test_replayed_recording_gives_the_offline_prediction_every_hop(
     rec = _save_fif(Path(str(SCP1 / "SelfRegulationSCP1_TEST.ts")), fif, STRIDE)
     n = rec.n_samples
     assert n == 37 * 896
+    # Offline: the whole recording through the same filter module, then the hop grid.
+    filters = load_recipe(recipe).filters
+    signal = filter_trials(
+        rec.data.T[None].astype(np.float64), rec.sfreq, rec.channel_names, filters
+    )[0]
     starts = np.arange(0, n - LENGTH + 1, HOP)
-    windows = rec.data[starts[:, None] + np.arange(LENGTH)].transpose(0, 2, 1)  # float32
+    windows = signal[:, starts[:, None] + np.arange(LENGTH)].transpose(1, 0, 2).astype(np.float32)
 
     # -- offline: the ONNX file through onnxruntime, and the Python decoder ---------------------
     options = ort.SessionOptions()
@@ -131,6 +144,7 @@ def test_replayed_recording_gives_the_offline_prediction_every_hop(
         ],
     )
     assert [i.name for i in pipeline.inputs] == ["eeg"]  # no marker input
+    assert [n.module for n in pipeline.nodes] == ["pick", "bandpass", "onnx"]
     topic = f"out.{pipeline.name}.{pipeline.outputs[0].node}".encode()
     client: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
     client.setsockopt(zmq.LINGER, 0)
