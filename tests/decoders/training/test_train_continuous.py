@@ -170,3 +170,27 @@ def test_c_sets_the_strength_and_is_refused_for_lda(tmp_path: Path) -> None:
         train(recipe, tmp_path / "m.onnx", overrides=['decoder.classifier="lda"', "decoder.C=1"])
     assert (info.value.key, info.value.file) == ("decoder.C", str(recipe))
     assert 'classifier = "logreg"' in info.value.message
+
+
+def test_sliding_windows_at_a_resampled_rate(tmp_path: Path, fif: Path) -> None:
+    """``[data] sfreq``: the recording is resampled whole and windowed at the new rate; the
+    pipeline resamples before it decodes every hop."""
+    recipe = _recipe(tmp_path, fif, "sfreq = 128.0")
+    model, report_path, pipeline = (tmp_path / n for n in ("r.onnx", "r.json", "r.toml"))
+    argv = ["train", str(recipe), "--out", str(model), "--report", str(report_path), *QUICK]
+    assert main([*argv, "--pipeline", str(pipeline)]) == 0
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    windows = report["windows"]
+    assert (windows["length_samples"], windows["hop_samples"]) == (128, 64)
+    # 67 trials of 3.5 s at 128 Hz (448 samples), end to end: windows every 0.5 s.
+    assert windows["train"][0]["windows"] == (67 * 448 - 128) // 64 + 1
+    manifest = read_manifest(model)
+    assert manifest is not None
+    assert (manifest["sfreq"], manifest["window_samples"], manifest["hop_samples"]) == (
+        128.0,
+        128,
+        64,
+    )
+    nodes = tomllib.loads(pipeline.read_text(encoding="utf-8"))["nodes"]
+    assert [n["module"] for n in nodes] == ["pick", "resample", "onnx"]
+    assert nodes[-1]["params"]["hop"] == 64
