@@ -32,6 +32,7 @@ from bci_bridge.endpoints import bind, check_endpoint
 from bci_bridge.errors import BciBridgeError, ConfigError
 from bci_bridge.stream import StreamInfo
 from decoders.manifest import read_manifest
+from runtime.fan_in import combined_info
 
 __all__ = ["check_pipeline"]
 
@@ -77,9 +78,21 @@ def check_pipeline(pipeline: PipelineConfig) -> tuple[list[str], list[str]]:
                 f"input {inp.name!r} assumed {info.n_channels} ch {list(info.channel_names)} "
                 f"at {info.sfreq:g} Hz (from the model's manifest)"
             )
-    for node in pipeline.nodes:
+    for i, node in enumerate(pipeline.nodes):
         upstream = infos.get(node.input)
         key = f"node {node.name!r}"
+        if node.inputs:  # fan-in: the sources side by side, when all of them are known
+            sources = [infos.get(s) for s in node.inputs]
+            try:
+                upstream = (
+                    combined_info(node.name, node.inputs, [s for s in sources if s is not None])
+                    if all(sources)
+                    else None
+                )
+            except ConfigError as exc:
+                infos[node.name] = None
+                problems.append(str(exc.within(key=f"nodes[{i}]", file=src)))
+                continue
         try:
             if upstream is not None:
                 infos[node.name] = node.plugin(node.config).prepare(upstream)
@@ -134,7 +147,7 @@ def _chain(pipeline: PipelineConfig, start: str) -> Iterator[NodeConfig]:
     """Yield the nodes fed (directly or not) by ``start``, in pipeline order."""
     fed = {start}
     for node in pipeline.nodes:
-        if node.input in fed:
+        if node.input in fed and not node.inputs:  # a fan-in node's stream is not start's
             fed.add(node.name)
             yield node
 
