@@ -24,14 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import onnxruntime as ort
 import zmq
 
 from bci_bridge.config import NodeConfig, PipelineConfig
 from bci_bridge.endpoints import bind, check_endpoint
 from bci_bridge.errors import BciBridgeError, ConfigError
 from bci_bridge.stream import StreamInfo
-from decoders.manifest import read_manifest
 from runtime.fan_in import combined_info
 
 __all__ = ["check_pipeline"]
@@ -162,6 +160,8 @@ def _assumed_info(pipeline: PipelineConfig, input_name: str, stream: str) -> Str
         path = _model_path(node)
         if path is None or not path.is_file():
             continue
+        from decoders.manifest import read_manifest  # onnx: only with a model file
+
         try:
             manifest = read_manifest(path)
         except BciBridgeError:
@@ -181,6 +181,10 @@ def _check_model_alone(node: NodeConfig) -> None:
         raise ConfigError(f"model file not found: {path}", key="model")
     if path.stat().st_size == 0:
         raise ConfigError(f"model file is empty: {path}", key="model")
+    import onnxruntime as ort  # only a pipeline with a model file needs these
+
+    from decoders.manifest import read_manifest
+
     read_manifest(path)  # not ONNX, or a broken manifest: ModelError
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
