@@ -7,7 +7,9 @@ for the runtime process:
 
 - ``import_ms``: the time its imports took (sum of the top-level ``-X importtime``
   cumulative times: every import the run made, wherever it happened), and the largest ones;
-- ``first_output_s``: from the process's spawn to the first output frame at a subscriber;
+- ``first_output_s``: from the process's spawn to the first output frame at a subscriber
+  (wall time: on a loaded machine it varies with the load), and ``startup_cpu_s``: the CPU
+  time (user + system) the process had used by then, which varies much less;
 - ``peak_rss_mib``: its peak resident memory (``ru_maxrss`` from ``wait4``), and
   ``rss_mib``: its resident memory while streaming (``VmRSS``, the last reading before stop);
 - which heavy packages it imported (never mne, scikit-learn, matplotlib, psutil; onnxruntime
@@ -88,6 +90,15 @@ def _rss_mib(pid: int) -> float | None:
     return None
 
 
+def _cpu_s(pid: int) -> float | None:
+    """CPU time (user + system) a process used so far, seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_once(seconds: float, folder: Path) -> dict[str, Any]:
     """Start the runtime on the wearable pipeline once; return what it cost."""
     scenario = SCENARIOS["wearable-8x250"]
@@ -122,6 +133,7 @@ def run_once(seconds: float, folder: Path) -> dict[str, Any]:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
     first_output = None
+    startup_cpu = None
     rss = None
     usage = None
     try:
@@ -135,6 +147,7 @@ def run_once(seconds: float, folder: Path) -> dict[str, Any]:
                 frame = decode(sub.recv_multipart())
                 if frame.kind is Kind.DATA:
                     first_output = time.monotonic() - t0
+                    startup_cpu = _cpu_s(proc.pid)
             elif first_output is not None:
                 time.sleep(0.2)
             if time.monotonic() - t0 > seconds + 120:
@@ -155,6 +168,7 @@ def run_once(seconds: float, folder: Path) -> dict[str, Any]:
         "import_ms": round(import_ms, 1),
         "largest_imports_ms": {name: round(ms, 1) for name, ms in top[:8]},
         "first_output_s": round(first_output, 3) if first_output is not None else None,
+        "startup_cpu_s": round(startup_cpu, 2) if startup_cpu is not None else None,
         "peak_rss_mib": round(usage.ru_maxrss / 1024.0, 1),
         "rss_mib": round(rss, 1) if rss is not None else None,
         "imported": sorted(p for p in WATCHED if p in seen),
@@ -172,7 +186,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bb-fp-", dir="/tmp") as folder:
             runs.append(run_once(args.seconds, Path(folder)))
         print(json.dumps(runs[-1]), file=sys.stderr)
-    keys = ("import_ms", "first_output_s", "peak_rss_mib", "rss_mib")
+    keys = ("import_ms", "first_output_s", "startup_cpu_s", "peak_rss_mib", "rss_mib")
     medians = {
         k: statistics.median(r[k] for r in runs if r[k] is not None)
         for k in keys
