@@ -34,7 +34,11 @@ def _rows(index: npt.NDArray[np.int64], n_channels: int, base: float) -> npt.NDA
 
 
 def _pipeline(
-    eeg: str, emg: str, out: str, names: tuple[str, ...] = ("C3", "Cz", "C4", "flexor", "extensor")
+    eeg: str,
+    emg: str,
+    out: str,
+    names: tuple[str, ...] = ("C3", "Cz", "C4", "flexor", "extensor"),
+    isolation: str = "inline",
 ) -> dict[str, object]:
     return {
         "pipeline": {"name": "fused", "metrics": f"{out}-metrics"},
@@ -45,14 +49,16 @@ def _pipeline(
                 "module": "rename",  # passes its input through: the fan-in copies it out
                 "inputs": ["eeg", "emg"],
                 "params": {"names": list(names)},
+                "isolation": isolation,
             }
         ],
         "outputs": [{"node": "both", "zmq": out}],
     }
 
 
+@pytest.mark.parametrize("isolation", ["inline", "process"])
 def test_two_lsl_streams_are_aligned_by_timestamp_row_by_row(
-    stream_name: str, ipc_dir: Path
+    stream_name: str, ipc_dir: Path, isolation: str
 ) -> None:
     eeg_info = StreamInfo(name=f"{stream_name}-eeg", channel_names=("C3", "Cz", "C4"), sfreq=FS)
     emg_info = StreamInfo(
@@ -61,7 +67,7 @@ def test_two_lsl_streams_are_aligned_by_timestamp_row_by_row(
     eeg_outlet = pylsl.StreamOutlet(to_lsl(eeg_info))
     emg_outlet = pylsl.StreamOutlet(to_lsl(emg_info))
     out = f"ipc://{ipc_dir}/out"
-    pipeline = parse_pipeline(_pipeline(eeg_info.name, emg_info.name, out))
+    pipeline = parse_pipeline(_pipeline(eeg_info.name, emg_info.name, out, isolation=isolation))
     client = zmq.Context.instance().socket(zmq.SUB)
     client.setsockopt(zmq.LINGER, 0)
     client.setsockopt(zmq.SUBSCRIBE, b"out.fused.both")
