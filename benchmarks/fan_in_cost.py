@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from bci_bridge.stream import Chunk, StreamInfo
-from runtime.fan_in import Aligner
+from runtime.aligner import Aligner
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import MARKER_DTYPE, Chunk, StreamInfo
-from runtime.fan_in import Aligner, combined_info
+from runtime.aligner import Aligner
+from runtime.fan_in import combined_info
 
 FS = 250.0
 PERIOD = 1.0 / FS
