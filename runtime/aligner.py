@@ -185,8 +185,13 @@ class Aligner:
         Chunk or None
             The aligned rows, shape ``(n_rows, total channels)``, with the reference's
             timestamps: a view of the aligner's buffer, valid until the next ``push``. None
-            when no row could be made. A push of more samples than a source's buffer holds is
-            taken in parts; use :meth:`push_all` for such.
+            when no row could be made.
+
+        Raises
+        ------
+        ValueError
+            For more samples than the source's buffer holds (:meth:`push_all` takes any
+            number, in parts).
         """
         w = self._sources[source]
         n = stamps.shape[0]
@@ -232,8 +237,9 @@ class Aligner:
             latest = max(float(w.stamps[w.start]) for w in others)
             if ref.drop_before(latest - tol):
                 continue
+            # At most the rows left in _out: never fewer than m, since no source holds more
+            # samples than _out has rows and each row took one sample of every source.
             m = min(w.end - w.start for w in self._sources)
-            m = min(m, self._out.shape[0] - rows)
             ok, ok_j, d = self._ok[:m], self._ok_j[:m], self._d[:m]
             ref_ts = ref.stamps[ref.start : ref.start + m]
             ok.fill(True)
