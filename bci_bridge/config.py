@@ -21,6 +21,9 @@
     name = "filter"
     module = "bandpass"             # entry-point name, or "package.module:Class"
     input = "eeg"                   # default: the previous node (the first input for the first)
+    # inputs = ["eeg", "emg"]       # or fan-in: several sources aligned by timestamp into one
+    # align_tolerance_ms = 2.0      #   chunk (runtime/fan_in.py); default half a sample period
+    # align_max_mb = 1.0            #   per source: samples waiting for their partners, at most
     budget_ms = 0.5                 # default: the module's own
     on_overrun = "warn"             # warn | skip | fallback | disable (see runtime/policy.py)
     max_overruns = 5                # disable: after this many overruns in a row
@@ -86,6 +89,9 @@ _NODE_KEYS = {
     "params",
     "isolation",
     "deadline_ms",
+    "inputs",
+    "align_tolerance_ms",
+    "align_max_mb",
 }
 Isolation = Literal["inline", "process"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -113,7 +119,12 @@ class InputConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeConfig:
-    """One module instance in the graph, with its built ``Config``."""
+    """One module instance in the graph, with its built ``Config``.
+
+    A fan-in node lists its sources in ``inputs`` (``input`` is then the first of them): the
+    runtime aligns them by timestamp within ``align_tolerance_ms`` (None: half a sample
+    period), each source waiting at most ``align_max_mb`` MiB (see :mod:`runtime.fan_in`).
+    """
 
     name: str
     module: str
@@ -127,6 +138,9 @@ class NodeConfig:
     reenable_s: float | None = None
     isolation: Isolation = "inline"
     deadline_ms: float | None = None
+    inputs: tuple[str, ...] = ()
+    align_tolerance_ms: float | None = None
+    align_max_mb: float = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -328,7 +342,8 @@ def parse_pipeline(
         module = _str(t, "module", key, required=True)
         node_name = _str(t, "name", key) or module
         default_input = nodes[-1].name if nodes else inputs[0].name
-        src = _str(t, "input", key) or default_input
+        fan_in = _fan_in(t, key, known)
+        src = fan_in["inputs"][0] if fan_in["inputs"] else _str(t, "input", key) or default_input
         if src not in known:
             raise ConfigError(
                 f"{src!r} is not an input or an earlier node; known: {', '.join(known)}",
@@ -370,6 +385,11 @@ def parse_pipeline(
                 f"must be one of {', '.join(OVERRUN_POLICIES)}, got {policy!r}",
                 key=f"{key}.on_overrun",
             )
+        if fan_in["inputs"] and policy in ("skip", "fallback"):
+            raise ConfigError(
+                f"{policy!r} coalesces one input's queue; a fan-in node takes warn or disable",
+                key=f"{key}.on_overrun",
+            )
         max_overruns = t.get("max_overruns", 5)
         if isinstance(max_overruns, bool) or not isinstance(max_overruns, int) or max_overruns < 1:
             raise ConfigError(
@@ -389,6 +409,7 @@ def parse_pipeline(
                 max_overruns=max_overruns,
                 reenable_s=reenable_s,
                 **_isolation(t, key),
+                **fan_in,
             )
         )
 
@@ -482,6 +503,47 @@ def _isolation(t: Mapping[str, Any], key: str) -> dict[str, Any]:
             "an isolated node takes no markers (use isolation = 'inline')", key=f"{key}.markers"
         )
     return {"isolation": isolation, "deadline_ms": deadline}
+
+
+def _fan_in(t: Mapping[str, Any], key: str, known: Mapping[str, str]) -> dict[str, Any]:
+    """Read a node's ``inputs``, ``align_tolerance_ms`` and ``align_max_mb`` (runtime/fan_in.py)."""
+    sources = t.get("inputs")
+    if sources is None:
+        for name in ("align_tolerance_ms", "align_max_mb"):
+            if name in t:
+                raise ConfigError(
+                    "applies only to a fan-in node (with inputs)", key=f"{key}.{name}"
+                )
+        return {"inputs": ()}
+    if "input" in t:
+        raise ConfigError(
+            "give input (one source) or inputs (fan-in), not both", key=f"{key}.inputs"
+        )
+    if (
+        not isinstance(sources, list)
+        or len(sources) < 2
+        or not all(isinstance(s, str) for s in sources)
+    ):
+        raise ConfigError(
+            f"must list two or more inputs or earlier nodes by name, got {sources!r}",
+            key=f"{key}.inputs",
+        )
+    for i, src in enumerate(sources):
+        if src not in known:
+            raise ConfigError(
+                f"{src!r} is not an input or an earlier node; known: {', '.join(known)}",
+                key=f"{key}.inputs[{i}]",
+            )
+        if src in sources[:i]:
+            raise ConfigError(f"{src!r} is listed twice", key=f"{key}.inputs[{i}]")
+    tolerance = t.get("align_tolerance_ms")
+    if tolerance is not None:
+        tolerance = _positive_ms(tolerance, f"{key}.align_tolerance_ms")
+    return {
+        "inputs": tuple(sources),
+        "align_tolerance_ms": tolerance,
+        "align_max_mb": _positive(t, "align_max_mb", key, 1.0),
+    }
 
 
 def _resolve_paths(config_cls: type[Any], params: dict[str, Any], base_dir: Path | None) -> None:

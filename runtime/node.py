@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,11 +23,19 @@ from runtime.histogram import Histogram
 from runtime.output_check import OutputCheck
 from runtime.policy import Policy
 
-__all__ = ["Node"]
+__all__ = ["Consumer", "Node"]
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Chunk], None]
+Step = Callable[[Chunk], Chunk | None]
+
+
+class Consumer(Protocol):
+    """What reads a node's outputs or an input's chunks: a node, or a fan-in's port."""
+
+    def run(self, chunks: list[Chunk], /) -> None:
+        """Take a batch of chunks, oldest first."""
 
 
 class Node:
@@ -70,14 +78,14 @@ class Node:
         self.config = config
         self.name = config.name
         self.module: Any = config.plugin(config.config)
-        self._step: Callable[[Chunk], Chunk | None] = self.module.step
+        self._step: Step = self.module.step
         self._budget_ns = config.budget_ms * 1e6
         self._perf = time.perf_counter_ns
         self._check: OutputCheck
         self._last_good: Chunk | None = None
         self._keeps_last = config.on_overrun == "fallback"
         self.policy = Policy(config)
-        self.children: list[Node] = []
+        self.children: list[Consumer] = []
         self.sinks: list[Sink] = []
         self.call_ns = Histogram()
         self.calls = 0
@@ -110,6 +118,10 @@ class Node:
         assert self.info is not None, f"{self.name}: prepare() returned None"
         self._check = OutputCheck(self.info)
         return self.info
+
+    def wrap_step(self, wrap: Callable[[Step], Step]) -> None:
+        """Replace the module's step by ``wrap(step)`` (a fan-in's guard, runtime.fan_in)."""
+        self._step = wrap(self._step)
 
     def push(self, chunk: Chunk) -> None:
         """Run the module on one chunk and pass its output on."""

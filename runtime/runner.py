@@ -31,6 +31,7 @@ from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
 from runtime import emergency
 from runtime.annotations import is_onehot_markers, onehot_labels
+from runtime.fan_in import FanIn
 from runtime.histogram import Histogram
 from runtime.input_queue import InputQueue
 from runtime.inputs import InputState
@@ -38,7 +39,7 @@ from runtime.isolated import IsolatedNode, drain, make_node
 from runtime.isolated import close_all as close_isolated
 from runtime.isolated import wait as wait_isolated
 from runtime.lsl_input import LslInput
-from runtime.node import Node
+from runtime.node import Consumer, Node
 from runtime.outputs import LslOutput, Publisher, ZmqOutput
 from runtime.recording import InputTap, PipelineRecording
 from runtime.stages import merged, output_stages, path_to
@@ -86,7 +87,7 @@ class RuntimeOptions:
 class _Route:
     state: InputState
     queue: InputQueue
-    nodes: list[Node | InputTap] = field(default_factory=list)
+    nodes: list[Consumer] = field(default_factory=list)
     coalesce: bool = False
     marker_nodes: list[Node | InputTap] = field(default_factory=list)
     lsl: LslInput | None = None
@@ -116,6 +117,11 @@ class Runtime:
         self._ctx = self.context = context or zmq.Context.instance()
         self.inputs = {i.name: InputState(config=i) for i in pipeline.inputs}
         self.nodes = {n.name: make_node(n) for n in pipeline.nodes}
+        self.fan_ins = {  # nodes reading several sources, aligned (runtime.fan_in)
+            n.name: FanIn(self.nodes[n.name], f"nodes[{i}]")
+            for i, n in enumerate(pipeline.nodes)
+            if n.inputs
+        }
         # Isolation and watchdog hooks (runtime.isolated, runtime.watchdog): with abort_hook set,
         # a stop the runtime's thread cannot honour (a module hung in a step) is finalised by the
         # watchdog: the summary goes to abort_hook, EOS goes out, the process exits with 130.
@@ -148,7 +154,14 @@ class Runtime:
             self._info_topics[f"info.{state.config.stream}".encode()] = state
         for node in self.nodes.values():
             src = node.config.input
-            if src in self.inputs:
+            fan = self.fan_ins.get(node.name)
+            if fan is not None:  # each source feeds the node's port for it
+                for source, port in zip(fan.sources, fan.ports, strict=True):
+                    if source in self.inputs:
+                        self._routes[self._data_topic(source)].nodes.append(port)
+                    else:
+                        self.nodes[source].children.append(port)
+            elif src in self.inputs:
                 route = self._routes[self._data_topic(src)]
                 route.nodes.append(node)
                 route.coalesce |= node.config.on_overrun in ("skip", "fallback")
@@ -164,6 +177,12 @@ class Runtime:
         infos: dict[str, StreamInfo] = {n: s.info for n, s in self.inputs.items() if s.info}
         for node in self.nodes.values():
             src, markers = infos[node.config.input], node.config.markers
+            fan = self.fan_ins.get(node.name)
+            if fan is not None:  # its sources side by side
+                try:
+                    src = fan.prepare(infos)
+                except ConfigError as exc:
+                    raise exc.within(file=self.pipeline.source) from exc.__cause__
             if src.is_markers:
                 raise ConfigError(
                     f"input {node.config.input!r} is a marker stream; give it as `markers`",
@@ -181,7 +200,7 @@ class Runtime:
                     file=self.pipeline.source,
                 )
             try:
-                infos[node.name] = node.prepare(infos[node.config.input])
+                infos[node.name] = node.prepare(src)
             except ConfigError as exc:
                 raise exc.within(key=f"node {node.name!r}", file=self.pipeline.source) from exc
             except Exception as exc:
@@ -194,8 +213,8 @@ class Runtime:
                 "node %s (%s): %d ch at %g Hz -> %d ch at %g Hz, budget %.3g ms",
                 node.name,
                 node.config.module,
-                infos[node.config.input].n_channels,
-                infos[node.config.input].sfreq,
+                src.n_channels,
+                src.sfreq,
                 infos[node.name].n_channels,
                 infos[node.name].sfreq,
                 node.config.budget_ms,
@@ -617,6 +636,13 @@ class Runtime:
 
     # -- reporting -------------------------------------------------------------------------------
 
+    def _node_summary(self, name: str) -> dict[str, object]:
+        summary = self.nodes[name].summary()
+        fan = self.fan_ins.get(name)
+        if fan is not None:
+            summary["fan_in"] = fan.summary()
+        return summary
+
     def summary(self) -> dict[str, Any]:
         """Return inputs, nodes and outputs counters as a JSON-ready dict (the metrics, the report).
 
@@ -680,7 +706,7 @@ class Runtime:
             "frames_foreign": self.frames_foreign,
             "e2e_ms": {k: e2e[k] for k in ("count", "p50", "p99", "max") if k in e2e},
             "inputs": inputs,
-            "nodes": {name: node.summary() for name, node in self.nodes.items()},
+            "nodes": {name: self._node_summary(name) for name in self.nodes},
             "outputs": outputs,
             "lsl_outputs": lsl_outputs,
         }

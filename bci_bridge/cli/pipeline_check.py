@@ -24,14 +24,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import onnxruntime as ort
 import zmq
 
 from bci_bridge.config import NodeConfig, PipelineConfig
 from bci_bridge.endpoints import bind, check_endpoint
 from bci_bridge.errors import BciBridgeError, ConfigError
 from bci_bridge.stream import StreamInfo
-from decoders.manifest import read_manifest
+from runtime.fan_in import combined_info
 
 __all__ = ["check_pipeline"]
 
@@ -77,9 +76,21 @@ def check_pipeline(pipeline: PipelineConfig) -> tuple[list[str], list[str]]:
                 f"input {inp.name!r} assumed {info.n_channels} ch {list(info.channel_names)} "
                 f"at {info.sfreq:g} Hz (from the model's manifest)"
             )
-    for node in pipeline.nodes:
+    for i, node in enumerate(pipeline.nodes):
         upstream = infos.get(node.input)
         key = f"node {node.name!r}"
+        if node.inputs:  # fan-in: the sources side by side, when all of them are known
+            sources = [infos.get(s) for s in node.inputs]
+            try:
+                upstream = (
+                    combined_info(node.name, node.inputs, [s for s in sources if s is not None])
+                    if all(sources)
+                    else None
+                )
+            except ConfigError as exc:
+                infos[node.name] = None
+                problems.append(str(exc.within(key=f"nodes[{i}]", file=src)))
+                continue
         try:
             if upstream is not None:
                 infos[node.name] = node.plugin(node.config).prepare(upstream)
@@ -134,7 +145,7 @@ def _chain(pipeline: PipelineConfig, start: str) -> Iterator[NodeConfig]:
     """Yield the nodes fed (directly or not) by ``start``, in pipeline order."""
     fed = {start}
     for node in pipeline.nodes:
-        if node.input in fed:
+        if node.input in fed and not node.inputs:  # a fan-in node's stream is not start's
             fed.add(node.name)
             yield node
 
@@ -149,6 +160,8 @@ def _assumed_info(pipeline: PipelineConfig, input_name: str, stream: str) -> Str
         path = _model_path(node)
         if path is None or not path.is_file():
             continue
+        from decoders.manifest import read_manifest  # onnx: only with a model file
+
         try:
             manifest = read_manifest(path)
         except BciBridgeError:
@@ -168,6 +181,10 @@ def _check_model_alone(node: NodeConfig) -> None:
         raise ConfigError(f"model file not found: {path}", key="model")
     if path.stat().st_size == 0:
         raise ConfigError(f"model file is empty: {path}", key="model")
+    import onnxruntime as ort  # only a pipeline with a model file needs these
+
+    from decoders.manifest import read_manifest
+
     read_manifest(path)  # not ONNX, or a broken manifest: ModelError
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

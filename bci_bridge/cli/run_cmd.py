@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from bci_bridge.cli.common import stop_on_signals, write_json
-from bci_bridge.cli.pipeline_check import check_pipeline
 from bci_bridge.config import load_pipeline
 from runtime.runner import Runtime, RuntimeOptions
 from runtime.watchdog import EXIT_INTERRUPTED
@@ -20,6 +19,10 @@ def run(args: argparse.Namespace) -> int:
     """Validate the pipeline, run it, print and optionally write the summary."""
     pipeline = load_pipeline(args.pipeline, args.overrides)
     if args.check:
+        # Only --check loads models on their own (onnx, onnxruntime): a run imports what its
+        # modules import, nothing more.
+        from bci_bridge.cli.pipeline_check import check_pipeline
+
         problems, notes = check_pipeline(pipeline)
         for problem in problems:
             print(f"bci-bridge run: error: {problem}", file=sys.stderr)

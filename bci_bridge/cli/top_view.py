@@ -129,6 +129,19 @@ def render(s: Mapping[str, Any]) -> list[str]:
             f"{i.get('samples_received', 0):>10}{i.get('samples_lost', 0):>8}"
             f"{i.get('samples_dropped_queue', 0):>9}{nonfinite!s:>11}"
         )
+    fan_ins = {k: n["fan_in"] for k, n in s.get("nodes", {}).items() if n.get("fan_in")}
+    if fan_ins:
+        lines += [
+            "",
+            f"{'FAN-IN':<16}{'ALIGNED':>10}{'MISALIGNED':>12}{'DROPPED':>9}{'WAITING':>9}"
+            f"{'TOL ms':>8}  INPUTS",
+        ]
+    for name, f in fan_ins.items():
+        lines.append(
+            f"{name[:15]:<16}{f.get('aligned', 0):>10}{f.get('misaligned', 0):>12}"
+            f"{f.get('dropped', 0):>9}{f.get('waiting', 0):>9}{_num(f.get('tolerance_ms')):>8}"
+            f"  {', '.join(f.get('inputs', []))}"
+        )
     outs = [*s.get("outputs", []), *s.get("lsl_outputs", [])]
     lines += ["", f"{'OUTPUT':<28}{'SENT':>9}{'AGE p50':>9}{'p99':>8}{'max':>8}{'STALE':>7}"]
     for o in outs:
