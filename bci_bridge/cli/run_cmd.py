@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate the pipeline, run it, print and optionally write the summary."""
     pipeline = load_pipeline(args.pipeline, args.overrides)
     if args.check:
-        problems, notes = check_pipeline(pipeline)
+        problems, notes = check_pipeline(pipeline, insecure=args.insecure)
         for problem in problems:
             print(f"bci-bridge run: error: {problem}", file=sys.stderr)
         if problems:
@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         wait_subscribers=args.wait_subscribers,
         info_timeout_s=args.info_timeout,
         duration_s=args.duration,
+        insecure=args.insecure,
     )
     runtime = Runtime(pipeline, options)
     print(f"{pipeline.name}: metrics.{pipeline.name} on {pipeline.metrics}", file=sys.stderr)
