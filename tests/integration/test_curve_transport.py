@@ -284,8 +284,10 @@ def test_a_port_takeover_cannot_inject_into_a_keyed_runtime(
     summary = _takeover(tmp_path, keys, ports, keyed=True)
     # The runtime did try each impostor (it reconnects to the port), and each handshake failed.
     assert summary["attempts"] == ["refused", "refused"]
-    # ...counted, and dialled again after each: else libzmq gives the endpoint up for good.
-    assert summary["inputs"][0]["handshakes_failed"] >= 2
+    # The runtime saw the plain impostor's mechanism mismatch (the keyed one just hangs up on
+    # a hello it cannot decrypt, a plain disconnect to the runtime), counted it, and dialled
+    # again: else libzmq gives the endpoint up for good and the real bridge is never heard.
+    assert summary["inputs"][0]["handshakes_failed"] >= 1
     assert FORGED not in summary["values"]
     np.testing.assert_array_equal(summary["values"], np.arange(1000))
     assert summary["samples_received"] == 1000
