@@ -281,8 +281,7 @@ class ServerGuard:
     """The ZAP side of one CURVE server socket: its allowed keys, and what it admitted.
 
     Returned by :func:`serve`; :meth:`close` it after closing the socket. ``allowed`` and
-    ``denied`` count the handshakes answered (a client retries a refused handshake, so one
-    unknown client is counted several times).
+    ``denied`` count the handshakes answered (a client that dials again is counted again).
     """
 
     __slots__ = ("_auth", "_ctx", "allowed", "denied", "domain", "keys")
@@ -349,6 +348,12 @@ def serve(socket: zmq.Socket[Any], keys: ServerKeys) -> ServerGuard:
     socket.setsockopt(zmq.CURVE_SECRETKEY, secret)
     socket.setsockopt(zmq.CURVE_PUBLICKEY, public)
     socket.setsockopt(zmq.CURVE_SERVER, 1)
+    log.info(
+        "CURVE: serving with %s to %d allowed client key(s) in %s",
+        keys.secret_key,
+        len(allowed),
+        keys.client_keys,
+    )
     return guard
 
 

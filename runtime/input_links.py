@@ -68,8 +68,12 @@ class InputLinks:
         self._monitor: zmq.Socket[Any] | None = (
             sub.get_monitor_socket(_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED) if links else None
         )
-        for link in links:
-            self._dial(link)
+        try:
+            for link in links:
+                self._dial(link)
+        except BaseException:  # a bad endpoint: close the monitor, report the error
+            self.close()
+            raise
 
     def _dial(self, link: Link) -> None:
         dial(self._sub, link.curve)  # libzmq takes the socket's keys at each connect

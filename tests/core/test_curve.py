@@ -260,3 +260,32 @@ def test_run_check_accepts_keys(tmp_path: Path, capsys: Any) -> None:
     path = _pipeline(tmp_path, SECURITY)
     assert main(["run", str(path), "--check"]) == 0
     assert f"{path}: ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "flags"),
+    [
+        (["bridge", "--name", "x", "--endpoint", "tcp://0.0.0.0:5599"], "--server-key"),
+        (["top", "tcp://10.231.0.1:5560", "--once", "--timeout", "1"], "--server-public-key"),
+    ],
+    ids=["bridge", "top"],
+)
+def test_commands_refuse_plain_tcp_off_loopback_in_one_line(
+    argv: list[str], flags: str, capsys: Any
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"bci-bridge {argv[0]}: error: ")
+    assert "is not loopback and has no CURVE keys" in err
+    assert flags in err
+    assert "--insecure" in err
+
+
+def test_key_flags_go_in_pairs_and_name_bad_files(tmp_path: Path, capsys: Any) -> None:
+    write_key_pair("b", tmp_path)
+    assert main(["bridge", "--name", "x", "--server-key", str(tmp_path / "b.key_secret")]) == 2
+    assert "--server-key and --client-keys go together" in capsys.readouterr().err
+    argv = ["bridge", "--name", "x", "--server-key", str(tmp_path / "b.key")]
+    assert main([*argv, "--client-keys", str(tmp_path)]) == 2
+    assert "b.key: holds no secret key" in capsys.readouterr().err
