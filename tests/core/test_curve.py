@@ -7,6 +7,7 @@ which connects nothing).
 
 from __future__ import annotations
 
+import shlex
 import socket
 import stat
 import textwrap
@@ -17,6 +18,7 @@ import pytest
 import zmq
 
 from bci_bridge.bridge import BridgeConfig
+from bci_bridge.cli import keys_args
 from bci_bridge.cli.keys_cmd import write_key_pair
 from bci_bridge.cli.main import main
 from bci_bridge.config import load_pipeline
@@ -289,3 +291,11 @@ def test_key_flags_go_in_pairs_and_name_bad_files(tmp_path: Path, capsys: Any) -
     argv = ["bridge", "--name", "x", "--server-key", str(tmp_path / "b.key")]
     assert main([*argv, "--client-keys", str(tmp_path)]) == 2
     assert "b.key: holds no secret key" in capsys.readouterr().err
+
+
+def test_the_keys_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for example in keys_args.EXAMPLES:
+        argv = shlex.split(example)[1:]
+        assert main(argv) == 0, example
+        load_secret(tmp_path / "keys" / f"{argv[1]}.key_secret")
