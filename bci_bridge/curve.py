@@ -43,6 +43,7 @@ from typing import Any
 import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85
 
 from bci_bridge.errors import ConfigError
 
@@ -176,9 +177,9 @@ def _load(path: Path, key: str | None) -> tuple[bytes, bytes | None]:
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not a CURVE certificate ({exc})", key=key) from None
     try:
-        zmq.utils.z85.decode(public)
+        z85.decode(public)
         if secret is not None:
-            zmq.utils.z85.decode(secret)
+            z85.decode(secret)
     except (ValueError, KeyError, IndexError) as exc:
         raise ConfigError(f"{path}: not a Z85 CURVE key ({exc})", key=key) from None
     if len(public) != 40 or (secret is not None and len(secret) != 40):

@@ -26,10 +26,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bci_bridge.curve import ClientKeys, ServerKeys, require_keys
 from bci_bridge.errors import ConfigError
+
+if TYPE_CHECKING:  # config.py imports this module
+    from bci_bridge.config import PipelineConfig
 
 __all__ = [
     "CLIENT_FLAGS",
@@ -168,7 +171,7 @@ def _path(table: Mapping[str, Any], name: str, key: str, base_dir: Path | None) 
     return p if p.is_absolute() else (base_dir or Path.cwd()) / p
 
 
-def transport_problems(pipeline: Any, *, insecure: bool = False) -> list[ConfigError]:
+def transport_problems(pipeline: PipelineConfig, *, insecure: bool = False) -> list[ConfigError]:
     """Return one error per pipeline endpoint off loopback without CURVE keys.
 
     Parameters
