@@ -269,8 +269,10 @@ def dial(socket: zmq.Socket[Any], keys: ClientKeys | None) -> None:
         If a key file is bad (naming it).
     """
     if keys is None:
-        socket.setsockopt(zmq.CURVE_SERVER, 0)  # back to the NULL mechanism
+        if socket.getsockopt(zmq.MECHANISM) != zmq.NULL:
+            socket.setsockopt(zmq.CURVE_SERVER, 0)  # back to the NULL mechanism
         return
+    _require_curve()
     server = load_public(keys.server_public_key)
     public, secret = load_secret(keys.client_key)
     socket.setsockopt(zmq.CURVE_PUBLICKEY, public)
@@ -332,6 +334,7 @@ def serve(socket: zmq.Socket[Any], keys: ServerKeys) -> ServerGuard:
     ConfigError
         If a key file or the folder is bad (naming it).
     """
+    _require_curve()
     public, secret = load_secret(keys.secret_key)
     allowed = load_allowed(keys.client_keys)
     ctx = socket.context
@@ -356,6 +359,14 @@ def serve(socket: zmq.Socket[Any], keys: ServerKeys) -> ServerGuard:
         keys.client_keys,
     )
     return guard
+
+
+def _require_curve() -> None:
+    if not zmq.has("curve"):
+        raise ConfigError(
+            f"this libzmq ({zmq.zmq_version()}) was built without CURVE; install pyzmq's own "
+            "wheel (it bundles libzmq with CURVE) or use loopback endpoints"
+        )
 
 
 def _release(guard: ServerGuard) -> None:
