@@ -170,6 +170,7 @@ class Bridge:
         self._ctx = context or zmq.Context.instance()
         self.stats = BridgeStats()
         self.info: StreamInfo | None = None
+        self._guard: ServerGuard | None = None  # with CURVE: who the ZAP handler refused
         clauses = [f"{k}='{v}'" for k, v in (("name", config.name), ("type", config.type)) if v]
         self._pred = " and ".join(clauses)
 
@@ -191,11 +192,11 @@ class Bridge:
         pub = self._ctx.socket(zmq.XPUB)
         pub.setsockopt(zmq.XPUB_VERBOSE, 1)
         pub.setsockopt(zmq.LINGER, 1000)
-        guard: ServerGuard | None = None
+        guard = self._guard = None
         try:
             check_endpoint(cfg.endpoint, for_bind=True, key="endpoint")
             if cfg.curve is not None:
-                guard = serve(pub, cfg.curve)  # refuses bad keys before looking for the stream
+                guard = self._guard = serve(pub, cfg.curve)  # bad keys: refused before the lookup
             found = self._resolve(stop)
             if found is None:
                 return self.stats
@@ -402,6 +403,8 @@ class Bridge:
                 next_housekeeping = now + 0.05
                 subs.handle()
                 stats.subscribers = subs.count
+                if self._guard is not None:
+                    stats.clients_refused = self._guard.denied
                 if now >= next_info:
                     subs.send_info()
                     next_info = now + cfg.info_period_s

@@ -212,6 +212,12 @@ def test_a_keyed_output_serves_only_allowed_subscribers(
     worker.start()
     try:
         assert bridge.wait_attempt() == "subscribed"
+        guard = runtime.publishers[out_ep].guard  # bound before the inputs connect
+        assert guard is not None
+        deadline = time.monotonic() + 30
+        while guard.denied == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the stranger's handshake reaches the ZAP handler
+        assert guard.denied >= 1, "the stranger never tried"
         for i in range(0, 1000, 10):
             bridge.data(i, 10)
         bridge.eos(1000)
@@ -226,10 +232,7 @@ def test_a_keyed_output_serves_only_allowed_subscribers(
     np.testing.assert_array_equal(got[:, 0], np.arange(1000))
     assert summary["samples_received"] == 1000
     assert (stranger_got, plain_got) == (0, 0)
-    guard = runtime.publishers[out_ep].guard
-    assert guard is not None
-    assert guard.denied >= 1  # the stranger was refused by the ZAP handler (and retried)
-    assert guard.allowed >= 1
+    assert guard.allowed >= 1  # the app
 
 
 def _takeover(tmp: Path, keys: Keys, ports: tuple[int, int], *, keyed: bool) -> dict[str, Any]:
@@ -327,6 +330,9 @@ def test_a_keyed_bridge_serves_a_keyed_runtime_and_no_stranger(
     worker.start()
     try:
         assert outlet.wait_for_consumers(10.0), "bridge never opened its inlet"
+        deadline = time.monotonic() + 30
+        while bridge.stats.clients_refused == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the stranger's handshake reaches the ZAP handler
         data = np.arange(3000, dtype=np.float32).reshape(1000, 3)
         stamps = pylsl.local_clock() + np.arange(1000) / SFREQ
         for start in range(0, 1000, 10):
