@@ -29,6 +29,7 @@ from bci_bridge.bridge import Bridge, BridgeConfig
 from bci_bridge.cli.keys_cmd import write_key_pair
 from bci_bridge.config import PipelineConfig, load_pipeline
 from bci_bridge.curve import ClientKeys, ServerGuard, ServerKeys, dial, serve
+from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock, to_lsl
 from bci_bridge.stream import StreamInfo
 from bci_bridge.wire import Kind, encode_data, encode_eos, encode_info
@@ -353,3 +354,27 @@ def test_a_keyed_bridge_serves_a_keyed_runtime_and_no_stranger(
     assert (stranger_got, wrong_pin_got) == (0, 0)
     assert stats.subscribers == 1
     assert stats.clients_refused >= 1
+
+
+def test_a_keyed_input_facing_a_plain_bridge_says_which_keys_to_check(
+    tmp_path: Path, keys: Keys, ports: tuple[int, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    port_in, port_out = ports
+    pipeline = _pipeline(tmp_path, keys, port_in, port_out, keyed=True)
+    plain = Sender(f"tcp://127.0.0.1:{port_in}", None)  # a bridge started without its keys
+    runtime = Runtime(pipeline, RuntimeOptions(info_timeout_s=3))
+    worker = Worker(runtime.run)
+    worker.start()
+    try:
+        assert plain.wait_attempt() == "refused"
+        worker.join(60)  # it gives up after info_timeout_s by itself
+    finally:
+        plain.close()
+    assert not worker.is_alive()
+    assert isinstance(worker.error, ConfigError)
+    assert "no stream info within 3 s" in str(worker.error)
+    assert "does it serve with the secret key of server_public_key" in str(worker.error)
+    assert runtime.links is not None
+    assert runtime.links.failed(pipeline.inputs[0].name) >= 1
+    assert "handshake with tcp://127.0.0.1" in caplog.text
+    assert "HANDSHAKE_FAILED_PROTOCOL" in caplog.text
