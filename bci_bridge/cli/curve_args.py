@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bci_bridge.errors import ConfigError
+
+if TYPE_CHECKING:  # imported where used: the parser is declared without zmq
+    from bci_bridge.curve import ClientKeys, ServerKeys
 
 __all__ = [
     "INSECURE_HELP",
@@ -64,7 +67,7 @@ def add_client_key_args(p: Any) -> None:
     p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
 
 
-def server_keys(args: argparse.Namespace) -> Any:
+def server_keys(args: argparse.Namespace) -> ServerKeys | None:
     """Return the :class:`~bci_bridge.curve.ServerKeys` the flags give, or None.
 
     Raises
@@ -84,7 +87,7 @@ def server_keys(args: argparse.Namespace) -> Any:
     return keys
 
 
-def client_keys(args: argparse.Namespace) -> Any:
+def client_keys(args: argparse.Namespace) -> ClientKeys | None:
     """Return the :class:`~bci_bridge.curve.ClientKeys` the flags give, or None.
 
     Raises
