@@ -27,6 +27,7 @@ import pylsl
 import zmq
 from pylsl.util import LostError
 
+from bci_bridge.curve import ServerGuard, ServerKeys, require_keys, serve
 from bci_bridge.endpoints import bind, check_endpoint
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.lsl import from_lsl, local_clock
@@ -52,6 +53,8 @@ _SAMPLE_BYTES = {
 
 #: Longest single wait of a stream lookup, seconds (see ``Bridge._resolve``).
 _RESOLVE_WAIT_S = 2.0
+#: How to key the bridge, for the refusal of an endpoint off loopback without keys.
+SERVER_FLAGS = "--server-key NAME.key_secret --client-keys DIR"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +91,12 @@ class BridgeConfig:
         Correct timestamps to this machine's LSL clock with liblsl's clock synchronisation.
         ``auto``: only for a source on another host (on one host the clocks are the same, and
         the estimated offset would only add noise).
+    curve : ServerKeys or None
+        Serve CURVE: the bridge's secret key and the folder of the subscribers' public keys it
+        admits (see :mod:`bci_bridge.curve`). None: plain, refused off loopback unless
+        ``insecure``.
+    insecure : bool
+        Allow plain TCP on an endpoint off loopback (``--insecure``).
     """
 
     name: str = ""
@@ -102,8 +111,17 @@ class BridgeConfig:
     clocksync: str = "auto"
     drain_s: float = 1.0
     source_timeout_s: float | None = None
+    curve: ServerKeys | None = None
+    insecure: bool = False
 
     def __post_init__(self) -> None:
+        require_keys(
+            self.endpoint,
+            keyed=self.curve is not None,
+            insecure=self.insecure,
+            flags=SERVER_FLAGS,
+            key="endpoint",
+        )
         if not self.name and not self.type:
             raise ConfigError("give a stream name or type to bridge", key="name")
         if self.max_chunk < 1:
@@ -131,6 +149,7 @@ class BridgeStats:
     frames: int = 0
     subscribers: int = 0
     source_lost: int = 0
+    clients_refused: int = 0  # CURVE handshakes refused (a client retries: not distinct peers)
 
 
 class Bridge:
@@ -151,6 +170,7 @@ class Bridge:
         self._ctx = context or zmq.Context.instance()
         self.stats = BridgeStats()
         self.info: StreamInfo | None = None
+        self._guard: ServerGuard | None = None  # with CURVE: who the ZAP handler refused
         clauses = [f"{k}='{v}'" for k, v in (("name", config.name), ("type", config.type)) if v]
         self._pred = " and ".join(clauses)
 
@@ -172,8 +192,11 @@ class Bridge:
         pub = self._ctx.socket(zmq.XPUB)
         pub.setsockopt(zmq.XPUB_VERBOSE, 1)
         pub.setsockopt(zmq.LINGER, 1000)
+        guard = self._guard = None
         try:
             check_endpoint(cfg.endpoint, for_bind=True, key="endpoint")
+            if cfg.curve is not None:
+                guard = self._guard = serve(pub, cfg.curve)  # bad keys: refused before the lookup
             found = self._resolve(stop)
             if found is None:
                 return self.stats
@@ -212,6 +235,9 @@ class Bridge:
             return self.stats
         finally:
             pub.close()
+            if guard is not None:
+                self.stats.clients_refused = guard.denied
+                guard.close()
 
     def _inlet(self, found: pylsl.StreamInfo) -> pylsl.StreamInlet:
         """Open an inlet on ``found`` that reports the source's loss (the bridge recovers).
@@ -377,6 +403,8 @@ class Bridge:
                 next_housekeeping = now + 0.05
                 subs.handle()
                 stats.subscribers = subs.count
+                if self._guard is not None:
+                    stats.clients_refused = self._guard.denied
                 if now >= next_info:
                     subs.send_info()
                     next_info = now + cfg.info_period_s

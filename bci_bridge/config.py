@@ -6,6 +6,7 @@
     name = "demo"
     metrics = "ipc:///tmp/bci-bridge-demo-metrics"   # default: ipc:///tmp/bci-bridge-<name>-metrics
     max_queue_mb = 64.0             # per input: bytes queued before the oldest data is dropped
+    insecure = false                # allow plain TCP off loopback (see bci_bridge/curve_config.py)
 
     [[inputs]]                      # a stream published by `bci-bridge bridge`
     name = "eeg"                    # what nodes call it
@@ -42,6 +43,10 @@
     [record]                        # optional: see bci_bridge/record/pipeline_config.py
     out = "session.xdf"
 
+    [security]                      # optional CURVE keys: see bci_bridge/curve_config.py
+    server_key = "keys/runtime.key_secret"
+    client_keys = "keys/clients"
+
 Each node's ``params`` becomes its module's ``Config`` (see :mod:`bci_bridge.params`); a
 ``Config`` field marked ``metadata={"path": True}`` is resolved against the TOML file's folder.
 """
@@ -58,6 +63,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bci_bridge import registry
+from bci_bridge.curve import ClientKeys
+from bci_bridge.curve_config import INPUT_KEYS, SecurityConfig, input_keys, parse_security
 from bci_bridge.errors import ConfigError, PluginError
 from bci_bridge.params import build_config
 from bci_bridge.record.pipeline_config import RecordConfig, parse_record
@@ -115,6 +122,7 @@ class InputConfig:
     endpoint: str | None
     lsl: bool = False
     on_nonfinite: str = "hold"
+    curve: ClientKeys | None = None  # CURVE keys of the connection to the bridge
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,6 +177,8 @@ class PipelineConfig:
     record: RecordConfig | None = None  # the [record] table (bci_bridge/record/pipeline_config.py)
     metrics: str = ""
     max_queue_mb: float = 64.0
+    security: SecurityConfig = dataclasses.field(default_factory=SecurityConfig)
+    insecure: bool = False  # [pipeline] insecure: plain TCP off loopback allowed
 
 
 def load_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> PipelineConfig:
@@ -272,20 +282,24 @@ def parse_pipeline(
     ConfigError
         Naming the key path of the first problem.
     """
-    _only(raw, {"pipeline", "inputs", "nodes", "outputs", "record"}, "")
+    _only(raw, {"pipeline", "inputs", "nodes", "outputs", "record", "security"}, "")
     head = _table(raw.get("pipeline", {}), "pipeline")
-    _only(head, {"name", "metrics", "max_queue_mb"}, "pipeline")
+    _only(head, {"name", "metrics", "max_queue_mb", "insecure"}, "pipeline")
     name = _str(head, "name", "pipeline", required=True)
     metrics = _str(head, "metrics", "pipeline") or default_metrics_endpoint(name)
     if not _ENDPOINT.match(metrics):
         raise ConfigError(f"{metrics!r} is not a ZeroMQ endpoint", key="pipeline.metrics")
     max_queue_mb = _positive(head, "max_queue_mb", "pipeline", 64.0)
+    insecure = head.get("insecure", False)
+    if not isinstance(insecure, bool):
+        raise ConfigError(f"must be true or false, got {insecure!r}", key="pipeline.insecure")
+    security = parse_security(raw.get("security"), base_dir=base_dir)
 
     inputs: list[InputConfig] = []
     for i, item in enumerate(_list(raw, "inputs", required=True)):
         key = f"inputs[{i}]"
         t = _table(item, key)
-        _only(t, {"name", "stream", "endpoint", "lsl", "on_nonfinite"}, key)
+        _only(t, {"name", "stream", "endpoint", "lsl", "on_nonfinite", *INPUT_KEYS}, key)
         nonfinite = t.get("on_nonfinite", "hold")
         if nonfinite not in _NONFINITE:
             raise ConfigError(
@@ -327,6 +341,7 @@ def parse_pipeline(
                 endpoint=endpoint,
                 lsl=bool(lsl_name),
                 on_nonfinite=nonfinite,
+                curve=input_keys(t, key, security, base_dir, zmq_input=endpoint is not None),
             )
         )
 
@@ -462,6 +477,8 @@ def parse_pipeline(
         record=record,
         metrics=metrics,
         max_queue_mb=max_queue_mb,
+        security=security,
+        insecure=insecure,
     )
 
 

@@ -18,6 +18,7 @@ import pylsl
 import zmq
 from pylsl.util import handle_error
 
+from bci_bridge.curve import ServerGuard, ServerKeys, serve
 from bci_bridge.endpoints import bind
 from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock, to_lsl
@@ -49,15 +50,22 @@ class Publisher:
         About the most bytes queued for a subscriber that stopped reading (see
         :mod:`bci_bridge.queue_bound`); the frames are sized for :data:`OUTPUT_FRAME_SAMPLES`
         values, since the outputs' shapes are known only after the socket is bound.
+    curve : ServerKeys, optional
+        Serve CURVE, admitting only the allowed clients (see :mod:`bci_bridge.curve`).
 
     Raises
     ------
     ConfigError
-        If the endpoint cannot be bound (one line naming it).
+        If the endpoint cannot be bound (one line naming it), or a key is bad.
     """
 
     def __init__(
-        self, ctx: zmq.Context[Any], endpoint: str, max_queue_bytes: int = DEFAULT_QUEUE_BYTES
+        self,
+        ctx: zmq.Context[Any],
+        endpoint: str,
+        max_queue_bytes: int = DEFAULT_QUEUE_BYTES,
+        *,
+        curve: ServerKeys | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.socket = ctx.socket(zmq.XPUB)
@@ -65,10 +73,15 @@ class Publisher:
         self.socket.setsockopt(zmq.SNDHWM, self.sndhwm)
         self.socket.setsockopt(zmq.XPUB_VERBOSE, 1)
         self.socket.setsockopt(zmq.LINGER, 1000)
+        self.guard: ServerGuard | None = None
         try:
+            if curve is not None:
+                self.guard = serve(self.socket, curve)
             bind(self.socket, endpoint)
         except ConfigError:
             self.socket.close(linger=0)
+            if self.guard is not None:
+                self.guard.close()
             raise
         self.subscribers = 0
         self.greeters: list[ZmqOutput] = []
@@ -99,8 +112,10 @@ class Publisher:
         self._json_seq += 1
 
     def close(self) -> None:
-        """Close the socket (lingering up to 1 s to deliver what is queued)."""
+        """Close the socket (lingering up to 1 s to deliver what is queued), then its guard."""
         self.socket.close()
+        if self.guard is not None:
+            self.guard.close()
 
 
 class ZmqOutput:

@@ -24,15 +24,17 @@ from typing import Any
 import zmq
 
 from bci_bridge.config import PipelineConfig
-from bci_bridge.endpoints import connect
+from bci_bridge.curve_config import transport_problems
 from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
+from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
 from runtime import emergency
 from runtime.annotations import is_onehot_markers, onehot_labels
 from runtime.fan_in import FanIn
 from runtime.histogram import Histogram
+from runtime.input_links import InputLinks, Link
 from runtime.input_queue import InputQueue
 from runtime.inputs import InputState
 from runtime.isolated import IsolatedNode, drain, make_node
@@ -74,6 +76,8 @@ class RuntimeOptions:
         Stop after this long processing data (0 = until stopped).
     metrics_every_s : float
         Publish ``metrics.<pipeline>`` and call the report hook this often.
+    insecure : bool
+        Allow plain TCP off loopback (``run --insecure``; see :mod:`bci_bridge.curve_config`).
     """
 
     exit_on_eos: bool = False
@@ -81,6 +85,7 @@ class RuntimeOptions:
     info_timeout_s: float = 30.0
     duration_s: float = 0.0
     metrics_every_s: float = 1.0
+    insecure: bool = False
 
 
 @dataclass(slots=True)
@@ -138,6 +143,7 @@ class Runtime:
         self.metrics: Publisher | None = None
         self.frames_foreign = 0
         self.started_at = 0.0
+        self.links: InputLinks | None = None  # the SUB socket's connections (failed handshakes)
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -226,9 +232,7 @@ class Runtime:
             if out.zmq:
                 pub = self.publishers.get(out.zmq)
                 if pub is None:
-                    pub = self.publishers[out.zmq] = Publisher(
-                        self._ctx, out.zmq, out.max_queue_bytes
-                    )
+                    pub = self.publishers[out.zmq] = self._publisher(out.zmq, out.max_queue_bytes)
                 zout = ZmqOutput(pub, f"out.{stream}", info)
                 self.zmq_outputs.setdefault(out.node, []).append(zout)
                 node.sinks.append(zout)
@@ -256,9 +260,12 @@ class Runtime:
         Raises
         ------
         ConfigError
-            If a module refuses its input at ``prepare`` (before any data is processed), or an
-            input's info does not arrive in time.
+            If a module refuses its input at ``prepare`` (before any data is processed), an
+            input's info does not arrive in time, or an endpoint off loopback has no CURVE keys
+            (before anything is bound).
         """
+        for problem in transport_problems(self.pipeline, insecure=self.options.insecure):
+            raise problem
         self._wire_graph()
         sub = self._ctx.socket(zmq.SUB)
         sub.setsockopt(zmq.RCVHWM, 100_000)
@@ -268,14 +275,22 @@ class Runtime:
             # Outputs are bound first so that a client can be connected before data flows.
             for out in self.pipeline.outputs:
                 if out.zmq and out.zmq not in self.publishers:
-                    self.publishers[out.zmq] = Publisher(self._ctx, out.zmq, out.max_queue_bytes)
+                    self.publishers[out.zmq] = self._publisher(out.zmq, out.max_queue_bytes)
             self._bind_metrics()
             self._wait_output_subscribers(stop)
+            links: list[Link] = []
             for i, state in enumerate(self.inputs.values()):
                 if state.config.endpoint is not None:
-                    connect(sub, state.config.endpoint, key=f"inputs[{i}].endpoint")
                     sub.setsockopt(zmq.SUBSCRIBE, f"info.{state.config.stream}".encode())
                     sub.setsockopt(zmq.SUBSCRIBE, f"data.{state.config.stream}".encode())
+                    link = Link(
+                        state.config.name,
+                        state.config.endpoint,
+                        state.config.curve,
+                        f"inputs[{i}].endpoint",
+                    )
+                    links.append(link)
+            self.links = InputLinks(sub, links)
             for route in self._lsl_routes():
                 assert route.lsl is not None
                 route.state.info = route.lsl.open(stop, self.options.info_timeout_s)
@@ -299,6 +314,8 @@ class Runtime:
             if self._watchdog is not None:
                 self._watchdog.close()
             close_isolated(self.isolated)
+            if self.links is not None:
+                self.links.close()
             sub.close()
             for route in self._lsl_routes():
                 assert route.lsl is not None
@@ -316,8 +333,12 @@ class Runtime:
     def _bind_metrics(self) -> None:
         endpoint = self.pipeline.metrics
         pub = self.publishers.get(endpoint)
-        self.metrics = pub if pub is not None else Publisher(self._ctx, endpoint)
+        self.metrics = pub if pub is not None else self._publisher(endpoint)
         log.info("metrics.%s on %s", self.pipeline.name, endpoint)
+
+    def _publisher(self, endpoint: str, max_queue_bytes: int = DEFAULT_QUEUE_BYTES) -> Publisher:
+        """Bind an output (or metrics) socket, keyed as ``[security]`` says."""
+        return Publisher(self._ctx, endpoint, max_queue_bytes, curve=self.pipeline.security.server)
 
     def _lsl_routes(self) -> list[_Route]:
         return [r for r in self._routes.values() if r.lsl is not None]
@@ -351,11 +372,20 @@ class Runtime:
                     for s in self.inputs.values()
                     if s.info is None
                 )
+                keyed = any(s.config.curve for s in self.inputs.values() if s.info is None)
                 raise ConfigError(
                     f"no stream info within {self.options.info_timeout_s:g} s from {where} "
-                    "(is `bci-bridge bridge` running there?)",
+                    "(is `bci-bridge bridge` running there?"
+                    + (
+                        " With CURVE: does it serve with the secret key of server_public_key, "
+                        "and is client_key's public key among its --client-keys?)"
+                        if keyed
+                        else ")"
+                    ),
                     file=self.pipeline.source,
                 )
+            if self.links is not None:
+                self.links.poll()
             try:
                 parts = sub.recv_multipart(copy=False)
             except zmq.Again:
@@ -416,6 +446,8 @@ class Runtime:
                 next_tick = now + opts.metrics_every_s
                 for pub in self.publishers.values():
                     pub.poll_subscriptions()
+                if self.links is not None:
+                    self.links.poll()
                 if now >= next_info:
                     next_info = now + 2.0
                     self._send_infos()
@@ -652,8 +684,14 @@ class Runtime:
         Each input has the same counters beside its own.
         """
         queues = {name: self._routes[self._data_topic(name)].queue for name in self.inputs}
+        links = self.links
         inputs = [
-            {"name": name, **s.summary(), **queues[name].summary()}
+            {
+                "name": name,
+                **s.summary(),
+                **queues[name].summary(),
+                "handshakes_failed": links.failed(name) if links is not None else 0,
+            }
             for name, s in self.inputs.items()
         ]
 

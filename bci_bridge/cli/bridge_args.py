@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bci_bridge.cli.curve_args import add_server_key_args
 from bci_bridge.cli.help_text import with_examples
 
 __all__ = ["EXAMPLES", "add_parser"]
@@ -11,6 +12,8 @@ __all__ = ["EXAMPLES", "add_parser"]
 EXAMPLES: tuple[str, ...] = (
     "bci-bridge bridge --type EEG --endpoint tcp://127.0.0.1:5555",
     "bci-bridge bridge --name BioSemi --wait-subscribers 1 --source-timeout 10",
+    "bci-bridge bridge --type EEG --endpoint tcp://10.0.0.2:5555 "
+    "--server-key keys/bridge.key_secret --client-keys keys/clients",
 )
 
 
@@ -61,5 +64,6 @@ def add_parser(sub: Any) -> None:
         help="most MiB queued for a subscriber that stopped reading; beyond, its frames are "
         "dropped (it counts them lost) (default: %(default)g)",
     )
+    add_server_key_args(p)
     p.add_argument("--summary", metavar="PATH", help="write totals as JSON at exit")
     p.set_defaults(handler="bci_bridge.cli.bridge_cmd:run")

@@ -9,6 +9,7 @@ import sys
 
 from bci_bridge.bridge import Bridge, BridgeConfig, BridgeStats
 from bci_bridge.cli.common import stop_on_signals, write_json
+from bci_bridge.cli.curve_args import server_keys
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
         max_chunk=args.max_chunk,
         source_timeout_s=args.source_timeout,
         max_queue_bytes=max(1, int(args.max_queue_mb * 2**20)),
+        curve=server_keys(args),
+        insecure=args.insecure,
     )
     stop = stop_on_signals()
     bridge = Bridge(config)

@@ -44,6 +44,12 @@ def add_parser(sub: Any) -> None:
         default="bci-bridge-demo",
         help="LSL name of the synthetic array (default: %(default)s)",
     )
+    p.add_argument(
+        "--curve",
+        action="store_true",
+        help="key every ZeroMQ hop with CURVE (throwaway keys in the demo's folder): the bridge "
+        "serves only the runtime, the runtime's output only this client",
+    )
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no live lines, only the summary")
     p.set_defaults(handler="bci_bridge.cli.demo_cmd:run")

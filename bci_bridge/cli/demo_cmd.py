@@ -98,6 +98,11 @@ def run(args: argparse.Namespace) -> int:
     sub.setsockopt(zmq.RCVHWM, 100_000)
     sub.setsockopt(zmq.SUBSCRIBE, topic)
     sub.setsockopt(zmq.SUBSCRIBE, b"info." + topic)
+    curve = _curve_keys(tmp / "keys") if args.curve else None
+    if curve is not None:
+        from bci_bridge.curve import dial
+
+        dial(sub, curve.client)
     sub.connect(out_ep)
 
     py = [sys.executable, "-m", "bci_bridge", "-v"]
@@ -152,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
             str(tmp / "device.json"),
         ],
     }
+    if curve is not None:
+        commands["bridge"] += curve.bridge_args
+        commands["runtime"] += curve.runtime_args
     children: list[_Child] = []
     client = _Client()
     marker_inlet: Any = None
@@ -168,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         "ZeroMQ -> runtime (band-pass, band power, ONNX) -> ZeroMQ -> here, "
         f"for {args.duration:g} s"
     )
-    say(f"  logs and summaries in {tmp}")
+    say(f"  logs and summaries in {tmp}" + (f"; CURVE keys in {tmp / 'keys'}" if curve else ""))
     failed: str | None = None
     interrupted = False
     try:
@@ -276,6 +284,46 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"bci-bridge demo: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+@dataclass
+class _Curve:
+    """Throwaway keys that key the demo's two ZeroMQ hops (see ``demo --curve``)."""
+
+    bridge_args: list[str]
+    runtime_args: list[str]
+    client: Any  # bci_bridge.curve.ClientKeys of this process, as the runtime's subscriber
+
+
+def _curve_keys(folder: Path) -> _Curve:
+    """Write key pairs for the bridge, the runtime and this client; say who admits whom."""
+    from bci_bridge.cli.keys_cmd import write_key_pair
+    from bci_bridge.curve import ClientKeys
+
+    for name in ("bridge", "runtime", "demo"):
+        write_key_pair(name, folder)
+    for server, client in (("bridge", "runtime"), ("runtime", "demo")):
+        allowed = folder / f"{server}-clients"
+        allowed.mkdir()
+        (allowed / f"{client}.key").write_bytes((folder / f"{client}.key").read_bytes())
+    security = {
+        "server_key": folder / "runtime.key_secret",
+        "client_keys": folder / "runtime-clients",
+        "client_key": folder / "runtime.key_secret",
+        "server_public_key": folder / "bridge.key",
+    }
+    return _Curve(
+        bridge_args=[
+            "--server-key",
+            str(folder / "bridge.key_secret"),
+            "--client-keys",
+            str(folder / "bridge-clients"),
+        ],
+        runtime_args=[a for k, v in security.items() for a in ("--set", f'security.{k}="{v}"')],
+        client=ClientKeys(
+            server_public_key=folder / "runtime.key", client_key=folder / "demo.key_secret"
+        ),
+    )
 
 
 def _live_line(client: _Client, elapsed: float) -> str:

@@ -6,6 +6,8 @@ without any stream:
 - every input endpoint is well formed, with a valid port and a host that resolves;
 - every ZeroMQ output endpoint can be bound here and now (not in use, an address of this
   machine), then released;
+- no input, output or metrics endpoint is off loopback without CURVE keys (unless
+  ``--insecure`` or ``insecure = true``); the key files themselves were loaded with the file;
 - every module is prepared on the stream it would get, where that stream can be known without
   data: an input that feeds an ONNX window model with a manifest (``bci-bridge train`` writes
   one) is assumed to carry the manifest's rate and, after the nearest ``pick`` node, its
@@ -27,6 +29,7 @@ from typing import Any
 import zmq
 
 from bci_bridge.config import NodeConfig, PipelineConfig
+from bci_bridge.curve_config import transport_problems
 from bci_bridge.endpoints import bind, check_endpoint
 from bci_bridge.errors import BciBridgeError, ConfigError
 from bci_bridge.stream import StreamInfo
@@ -37,13 +40,17 @@ __all__ = ["check_pipeline"]
 _FLOAT_INPUT = "tensor(float)"
 
 
-def check_pipeline(pipeline: PipelineConfig) -> tuple[list[str], list[str]]:
+def check_pipeline(
+    pipeline: PipelineConfig, *, insecure: bool = False
+) -> tuple[list[str], list[str]]:
     """Check a loaded pipeline without data.
 
     Parameters
     ----------
     pipeline : PipelineConfig
         The validated pipeline.
+    insecure : bool
+        ``run --insecure``: plain TCP off loopback is allowed.
 
     Returns
     -------
@@ -55,13 +62,22 @@ def check_pipeline(pipeline: PipelineConfig) -> tuple[list[str], list[str]]:
     problems: list[str] = []
     notes: list[str] = []
     src = pipeline.source
+    refused = transport_problems(pipeline, insecure=insecure)
+    problems += [str(exc) for exc in refused]
+    # A refused wildcard is not bound to see whether it could be: that would open every
+    # interface, which is what was just refused (a plain address off loopback is tried: its
+    # bind fails unless the address is this machine's).
+    refused_keys = {exc.key for exc in refused}
+    if pipeline.security.server is not None:
+        notes.append("outputs and metrics serve CURVE (keys loaded)")
     for i, inp in enumerate(pipeline.inputs):
         if inp.endpoint is not None:
             _collect(problems, src, lambda e=inp.endpoint, k=f"inputs[{i}].endpoint": _input(e, k))
     ctx = zmq.Context()
     try:
         for i, out in enumerate(pipeline.outputs):
-            if out.zmq is not None:
+            key = f"outputs[{i}].zmq"
+            if out.zmq is not None and not (key in refused_keys and _wildcard(out.zmq)):
                 _collect(
                     problems, src, lambda e=out.zmq, k=f"outputs[{i}].zmq": _bindable(ctx, e, k)
                 )
@@ -120,6 +136,11 @@ def _render(exc: BciBridgeError, key: str, src: str) -> str:
     if isinstance(exc, ConfigError):
         return str(exc.within(key=key, file=src))
     return f"{src}: {key}: {exc}"
+
+
+def _wildcard(endpoint: str) -> bool:
+    host = endpoint.partition("://")[2].rpartition(":")[0]
+    return host.strip("[]") in ("*", "0.0.0.0", "::")
 
 
 def _input(endpoint: str, key: str) -> None:

@@ -59,6 +59,12 @@ def add_parser(sub: Any) -> None:
         help="check the pipeline without data (keys, models, endpoints, bands) and exit",
     )
     p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain TCP on input, output or metrics endpoints off loopback (as "
+        "insecure = true in [pipeline]); without it, those need CURVE keys in [security]",
+    )
+    p.add_argument(
         "--report",
         metavar="PATH",
         help="write the final metrics as JSON: per node calls, step_us, budget_ms, overruns, "

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
         # modules import, nothing more.
         from bci_bridge.cli.pipeline_check import check_pipeline
 
-        problems, notes = check_pipeline(pipeline)
+        problems, notes = check_pipeline(pipeline, insecure=args.insecure)
         for problem in problems:
             print(f"bci-bridge run: error: {problem}", file=sys.stderr)
         if problems:
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         wait_subscribers=args.wait_subscribers,
         info_timeout_s=args.info_timeout,
         duration_s=args.duration,
+        insecure=args.insecure,
     )
     runtime = Runtime(pipeline, options)
     print(f"{pipeline.name}: metrics.{pipeline.name} on {pipeline.metrics}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bci_bridge.cli.curve_args import add_client_key_args
 from bci_bridge.cli.help_text import with_examples
 
 __all__ = ["EXAMPLES", "add_parser"]
@@ -11,6 +12,8 @@ __all__ = ["EXAMPLES", "add_parser"]
 EXAMPLES: tuple[str, ...] = (
     "bci-bridge top ipc:///tmp/bci-bridge-demo-metrics",
     "bci-bridge top ipc:///tmp/bci-bridge-demo-metrics --once --timeout 5",
+    "bci-bridge top tcp://10.0.0.3:5560 --server-public-key keys/runtime.key "
+    "--client-key keys/laptop.key_secret",
 )
 
 
@@ -32,4 +35,5 @@ def add_parser(sub: Any) -> None:
         default=10.0,
         help="seconds to wait for the first snapshot (default 10)",
     )
+    add_client_key_args(p)
     p.set_defaults(handler="bci_bridge.cli.top_cmd:run")

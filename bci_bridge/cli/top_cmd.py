@@ -17,6 +17,13 @@ __all__ = ["run"]
 
 def run(args: argparse.Namespace) -> int:
     """Show snapshots until ``q`` or Ctrl-C (or print one with ``--once``)."""
+    from bci_bridge.cli.curve_args import client_keys
     from bci_bridge.cli.top_view import show
 
-    return show(args.endpoint, once=args.once, timeout_s=args.timeout)
+    return show(
+        args.endpoint,
+        once=args.once,
+        timeout_s=args.timeout,
+        keys=client_keys(args),
+        insecure=args.insecure,
+    )

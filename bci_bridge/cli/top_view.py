@@ -17,30 +17,63 @@ from typing import Any
 
 import zmq
 
+from bci_bridge.curve import ClientKeys, dial, require_keys
+from bci_bridge.endpoints import connect
 from bci_bridge.errors import WireError
 from bci_bridge.wire import Kind, decode
 
-__all__ = ["render", "show"]
+__all__ = ["CLIENT_FLAGS", "render", "show"]
+
+#: How a client command is keyed, for the refusal of an endpoint off loopback without keys.
+CLIENT_FLAGS = "--server-public-key SERVER.key --client-key NAME.key_secret"
 
 
-def show(endpoint: str, *, once: bool, timeout_s: float) -> int:
+def show(
+    endpoint: str,
+    *,
+    once: bool,
+    timeout_s: float,
+    keys: ClientKeys | None = None,
+    insecure: bool = False,
+) -> int:
     """Show snapshots from ``endpoint`` until ``q`` or Ctrl-C, or print one with ``once``.
+
+    Parameters
+    ----------
+    endpoint : str
+        The runtime's metrics endpoint.
+    once : bool
+        Print one snapshot and return.
+    timeout_s : float
+        How long to wait for the first snapshot, seconds.
+    keys : ClientKeys, optional
+        Speak CURVE to a keyed runtime (see :mod:`bci_bridge.curve`).
+    insecure : bool
+        Allow plain TCP off loopback.
 
     Returns
     -------
     int
         The exit code: 0, or 1 when no snapshot came within ``timeout_s`` seconds.
+
+    Raises
+    ------
+    ConfigError
+        If the endpoint is off loopback without keys (and not ``insecure``), or bad.
     """
+    require_keys(endpoint, keyed=keys is not None, insecure=insecure, flags=CLIENT_FLAGS)
     sub: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"metrics.")
-    sub.connect(endpoint)
     try:
+        dial(sub, keys)
+        connect(sub, endpoint)
         snapshot = _next(sub, timeout_s)
         if snapshot is None:
             print(
                 f"bci-bridge top: no metrics from {endpoint} within {timeout_s:g} s "
-                "(is `bci-bridge run` running with this metrics endpoint?)",
+                "(is `bci-bridge run` running with this metrics endpoint?"
+                + (" Does it admit --client-key's public key?)" if keys else ")"),
                 file=sys.stderr,
             )
             return 1
