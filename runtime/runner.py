@@ -27,6 +27,7 @@ from bci_bridge.config import PipelineConfig
 from bci_bridge.endpoints import connect
 from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
+from bci_bridge.queue_bound import receive_hwm
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
 from runtime import emergency
@@ -132,6 +133,7 @@ class Runtime:
         self.metrics: Publisher | None = None
         self.frames_foreign = 0
         self.started_at = 0.0
+        self.rcvhwm = 0  # the input socket's high-water mark, messages per endpoint
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -242,7 +244,12 @@ class Runtime:
         """
         self._wire_graph()
         sub = self._ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.RCVHWM, 100_000)
+        # The socket's queue per endpoint is bounded in bytes like the input queues (see
+        # bci_bridge.queue_bound): reckoned for the smallest frames until the infos tell their
+        # size, then set for the streams (libzmq applies it to the pipes already connected).
+        max_bytes = int(self.pipeline.max_queue_mb * 1e6)
+        self.rcvhwm = receive_hwm(max_bytes, ())
+        sub.setsockopt(zmq.RCVHWM, self.rcvhwm)
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.RCVTIMEO, 50)
         try:
@@ -264,6 +271,9 @@ class Runtime:
                     return self.summary()
             if not self._wait_infos(sub, stop):
                 return self.summary()
+            infos = [s.info for s in self.inputs.values() if s.config.endpoint and s.info]
+            self.rcvhwm = receive_hwm(max_bytes, infos)
+            sub.setsockopt(zmq.RCVHWM, self.rcvhwm)
             self._prepare()
             self._send_infos()
             self._watchdog = Watchdog(
