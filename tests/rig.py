@@ -105,7 +105,7 @@ class Collector(threading.Thread):
         self.samples = 0
         self.eos = threading.Event()
         self._halt = threading.Event()
-        self.sub = zmq.Context.instance().socket(zmq.SUB)
+        self.sub: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.RCVHWM, 0)
         self.sub.setsockopt(zmq.RCVTIMEO, 100)

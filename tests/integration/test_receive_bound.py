@@ -84,7 +84,7 @@ class Sender:
     """A real XPUB sending the frames a bridge would: sample k of every channel holds k."""
 
     def __init__(self, endpoint: str) -> None:
-        self.pub = zmq.Context.instance().socket(zmq.XPUB)
+        self.pub: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.XPUB)
         self.pub.setsockopt(zmq.SNDHWM, SNDHWM)
         self.pub.setsockopt(zmq.LINGER, 0)
         self.pub.bind(endpoint)
@@ -126,7 +126,7 @@ def test_a_stalled_runtime_stays_within_its_byte_bound_and_counts_the_drops(
     )
     summary_path = tmp_path / "summary.json"
     sender = Sender(f"ipc://{ipc_dir}/in")
-    client = zmq.Context.instance().socket(zmq.SUB)
+    client: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
     client.setsockopt(zmq.LINGER, 0)
     client.setsockopt(zmq.RCVHWM, 0)
     client.setsockopt(zmq.SUBSCRIBE, b"out.t.held")
@@ -171,12 +171,16 @@ def test_a_stalled_runtime_stays_within_its_byte_bound_and_counts_the_drops(
     # The socket's bound: 4 MB of 1 ms frames of 64 float32 channels (446 frames).
     hwm = receive_hwm(MAX_QUEUE_MB * 10**6, [sender.info])
     assert hwm == (MAX_QUEUE_MB * 10**6) // (FRAME_OVERHEAD + ROWS * (N_CH * 4 + 8))
-    # Memory: flat while ~180 MB were sent at the stalled runtime.
+    # Memory: flat while ~180 MB were sent at the stalled runtime (shown with pytest -s).
     assert stalled_mb - before_mb < GROWTH_BOUND_MB, (before_mb, stalled_mb)
 
     summary = json.loads(summary_path.read_text())
     (inp,) = summary["inputs"]
     sent = sender.seq * ROWS
+    print(
+        f"runtime RSS: {before_mb:.1f} MiB before the stall, {stalled_mb:.1f} MiB stalled; "
+        f"{inp['samples_received']} of {sent} samples received, {inp['samples_lost']} lost"
+    )
     # Every sample sent is received or counted lost; the drops are gaps the runtime saw.
     assert inp["samples_received"] + inp["samples_lost"] == sent
     assert inp["samples_lost"] > (STALL_FRAMES // 2) * ROWS
