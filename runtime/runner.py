@@ -133,7 +133,6 @@ class Runtime:
         self.metrics: Publisher | None = None
         self.frames_foreign = 0
         self.started_at = 0.0
-        self.rcvhwm = 0  # the input socket's high-water mark, messages per endpoint
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -248,8 +247,7 @@ class Runtime:
         # bci_bridge.queue_bound): reckoned for the smallest frames until the infos tell their
         # size, then set for the streams (libzmq applies it to the pipes already connected).
         max_bytes = int(self.pipeline.max_queue_mb * 1e6)
-        self.rcvhwm = receive_hwm(max_bytes, ())
-        sub.setsockopt(zmq.RCVHWM, self.rcvhwm)
+        sub.setsockopt(zmq.RCVHWM, receive_hwm(max_bytes, ()))
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.RCVTIMEO, 50)
         try:
@@ -272,8 +270,7 @@ class Runtime:
             if not self._wait_infos(sub, stop):
                 return self.summary()
             infos = [s.info for s in self.inputs.values() if s.config.endpoint and s.info]
-            self.rcvhwm = receive_hwm(max_bytes, infos)
-            sub.setsockopt(zmq.RCVHWM, self.rcvhwm)
+            sub.setsockopt(zmq.RCVHWM, receive_hwm(max_bytes, infos))
             self._prepare()
             self._send_infos()
             self._watchdog = Watchdog(
