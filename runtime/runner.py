@@ -27,7 +27,7 @@ from bci_bridge.config import PipelineConfig
 from bci_bridge.curve_config import transport_problems
 from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
-from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES
+from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES, receive_hwm
 from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
 from runtime import emergency
@@ -268,7 +268,11 @@ class Runtime:
             raise problem
         self._wire_graph()
         sub = self._ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.RCVHWM, 100_000)
+        # The socket's queue per endpoint is bounded in bytes like the input queues (see
+        # bci_bridge.queue_bound): reckoned for the smallest frames until the infos tell their
+        # size, then set for the streams (libzmq applies it to the pipes already connected).
+        max_bytes = int(self.pipeline.max_queue_mb * 1e6)
+        sub.setsockopt(zmq.RCVHWM, receive_hwm(max_bytes, ()))
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.RCVTIMEO, 50)
         try:
@@ -298,6 +302,8 @@ class Runtime:
                     return self.summary()
             if not self._wait_infos(sub, stop):
                 return self.summary()
+            infos = [s.info for s in self.inputs.values() if s.config.endpoint and s.info]
+            sub.setsockopt(zmq.RCVHWM, receive_hwm(max_bytes, infos))
             self._prepare()
             self._send_infos()
             self._watchdog = Watchdog(

@@ -27,3 +27,17 @@ def ipc_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="bb-", dir="/tmp"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+#: Set to 1 to run the tests marked ``soak`` (or select them with ``-m soak``).
+SOAK_ENV = "BCI_BRIDGE_SOAK"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the ``soak`` tests (minutes long) unless ``-m soak`` or BCI_BRIDGE_SOAK=1 asks."""
+    if "soak" in (config.getoption("markexpr") or "") or os.environ.get(SOAK_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"a soak test: run with -m soak or {SOAK_ENV}=1")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)

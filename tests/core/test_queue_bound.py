@@ -11,7 +11,8 @@ import zmq
 
 from bci_bridge.endpoints import bind, check_endpoint, connect
 from bci_bridge.errors import ConfigError
-from bci_bridge.queue_bound import FRAME_OVERHEAD, hwm_for
+from bci_bridge.queue_bound import FRAME_OVERHEAD, MARKER_SAMPLE_BYTES, hwm_for, receive_hwm
+from bci_bridge.stream import MARKER_DTYPE, StreamInfo
 from bci_bridge.wire import decode, encode_data, send
 from runtime.outputs import Publisher
 
@@ -109,3 +110,17 @@ def test_wildcards_are_for_binding() -> None:
     check_endpoint("tcp://*:*", for_bind=True)
     check_endpoint("tcp://[::1]:5555", for_bind=False)
     check_endpoint("ipc:///tmp/x", for_bind=False)
+
+
+def test_the_receive_hwm_serves_the_stream_with_the_biggest_frames() -> None:
+    eeg = StreamInfo(name="eeg", channel_names=tuple(f"E{i}" for i in range(64)), sfreq=1000.0)
+    emg = StreamInfo(name="emg", channel_names=("A", "B"), sfreq=4000.0, dtype="float64")
+    cues = StreamInfo(name="cues", channel_names=("label",), sfreq=0.0, dtype=MARKER_DTYPE)
+    bound = 8 << 20
+    assert receive_hwm(bound, [eeg]) == hwm_for(bound, 64, 4, 1000.0)
+    assert receive_hwm(bound, [emg]) == hwm_for(bound, 2, 8, 4000.0)
+    assert receive_hwm(bound, [cues]) == hwm_for(bound, 1, MARKER_SAMPLE_BYTES, 0.0)
+    # One socket, several streams: each endpoint's queue stays within the bound.
+    assert receive_hwm(bound, [cues, eeg, emg]) == hwm_for(bound, 64, 4, 1000.0)
+    # Before any info: a bound on the count, reckoned for the smallest frame.
+    assert receive_hwm(bound, []) == bound // (FRAME_OVERHEAD + 1 + 8)
