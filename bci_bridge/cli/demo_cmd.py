@@ -179,6 +179,10 @@ def run(args: argparse.Namespace) -> int:
     say(f"  logs and summaries in {tmp}" + (f"; CURVE keys in {tmp / 'keys'}" if curve else ""))
     failed: str | None = None
     interrupted = False
+    # Ctrl-C reaches the whole process group: a child may exit 130 before the interrupt is
+    # raised here, and an interrupt that lands in a finaliser (__del__) is printed and lost.
+    # Remember the signal itself, so the demo always ends as interrupted, never as failed.
+    sigint = _SigintSeen()
     try:
         for name, cmd in commands.items():
             log = tmp / f"{name}.log"
@@ -269,7 +273,8 @@ def run(args: argparse.Namespace) -> int:
         sub.close()
         if marker_inlet is not None:
             marker_inlet.close_stream()
-    if interrupted:
+        sigint.restore()
+    if interrupted or sigint.seen:
         print("bci-bridge demo: interrupted; every process stopped", file=sys.stderr)
         return 130
     if failed:
@@ -437,6 +442,22 @@ def _check(s: dict[str, Any]) -> list[str]:
     if s["outputs"] == 0:
         problems.append("no decoder output came back")
     return problems
+
+
+class _SigintSeen:
+    """Record SIGINT while still raising KeyboardInterrupt as Python's default handler does."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        """Put back the handler that was installed before."""
+        signal.signal(signal.SIGINT, self._previous)
 
 
 def _stop_all(children: list[_Child]) -> None:
