@@ -5,7 +5,7 @@
     [pipeline]
     name = "demo"
     metrics = "ipc:///tmp/bci-bridge-demo-metrics"   # default: ipc:///tmp/bci-bridge-<name>-metrics
-    max_queue_mb = 64.0             # per input: bytes queued before the oldest data is dropped
+    max_queue_mb = 64.0             # per input: MiB queued before the oldest data is dropped
     insecure = false                # allow plain TCP off loopback (see bci_bridge/curve_config.py)
 
     [[inputs]]                      # a stream published by `bci-bridge bridge`

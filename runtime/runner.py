@@ -148,7 +148,7 @@ class Runtime:
     # -- set-up ----------------------------------------------------------------------------------
 
     def _wire_graph(self) -> None:
-        max_bytes = int(self.pipeline.max_queue_mb * 1e6)
+        max_bytes = int(self.pipeline.max_queue_mb * 2**20)
         for state in self.inputs.values():
             route = _Route(state, InputQueue(max_bytes))
             if state.config.lsl:
@@ -271,7 +271,7 @@ class Runtime:
         # The socket's queue per endpoint is bounded in bytes like the input queues (see
         # bci_bridge.queue_bound): reckoned for the smallest frames until the infos tell their
         # size, then set for the streams (libzmq applies it to the pipes already connected).
-        max_bytes = int(self.pipeline.max_queue_mb * 1e6)
+        max_bytes = int(self.pipeline.max_queue_mb * 2**20)
         sub.setsockopt(zmq.RCVHWM, receive_hwm(max_bytes, ()))
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.RCVTIMEO, 50)
