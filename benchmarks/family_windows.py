@@ -6,7 +6,9 @@ shrinkage) with its 6 channels repeated to 16, 32 and 64, each copy with its own
 channel count it prints the unrolled matrix-log schedule, the largest error of the ONNX matrix
 log against ``scipy.linalg.logm`` on the whitened TEST covariances, the parity of the whole
 model on TEST, and p50 / p99 of one window in microseconds. MiniRocket: SCP1 at 64 Hz (224
-samples), per feature count. Times move with the machine's load; compare numbers from one run.
+samples), for each setting the shipped recipe searches (feature count, first difference,
+pooling; the head does not change the cost). Times move with the machine's load; compare
+numbers from one run.
 """
 
 from __future__ import annotations
@@ -78,15 +80,23 @@ def main() -> None:
         )
     X_train, _ = resample_trials(train.X, train.sfreq, 64.0)
     X_test, _ = resample_trials(test.X, test.sfreq, 64.0)
-    print("minirocket, 6 channels x 224 samples: features, parity, p50/p99 us")
-    for count in (504, 1008, 2016):
-        mr = MiniRocket(MiniRocketConfig(features=count), WindowShape(6, 224, 64.0), 2)
-        mr.fit(X_train, y)
-        X = X_test.astype(np.float32).astype(np.float64)
-        session = open_session(mr.to_onnx())
-        parity = check_parity(session, X, mr.predict_proba(X))
-        t = time_inference(session, X[0])
-        print(f"{count:5d}  {parity:.1e}  {t['p50']:.0f} / {t['p99']:.0f}")
+    X = X_test.astype(np.float32).astype(np.float64)
+    print(
+        "minirocket, 6 channels x 224 samples: features, differences, pooling, parity, p50/p99 us"
+    )
+    for count in (1008, 2016):
+        for diff in (False, True):
+            for pooling in (("ppv",), ("ppv", "mpv", "mipv")):
+                config = MiniRocketConfig(features=count, differences=diff, pooling=pooling)
+                mr = MiniRocket(config, WindowShape(6, 224, 64.0), 2)
+                mr.fit(X_train, y)
+                session = open_session(mr.to_onnx())
+                parity = check_parity(session, X, mr.predict_proba(X))
+                t = time_inference(session, X[0])
+                print(
+                    f"{count:5d}  {diff!s:5}  {'+'.join(pooling):12}  {parity:.1e}  "
+                    f"{t['p50']:.0f} / {t['p99']:.0f}"
+                )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """The last, linear stage every decoder family shares: standardise, classify, softmax.
 
 Features are standardised with a mean and scale, then a linear classifier gives logits and a
-softmax the probabilities. Two classifiers: ``"lda"`` (scikit-learn's shrinkage LDA, Ledoit-Wolf)
-and ``"logreg"`` (L2 logistic regression, its strength ``C`` given, else chosen by inner
-cross-validation). Both
-give ``softmax(z @ W + b)``: for two classes scikit-learn's ``[1 - sigmoid(d), sigmoid(d)]``,
-written as logits ``[0, d]``; for more, ``softmax(decision_function)``.
+softmax the probabilities. Three classifiers: ``"lda"`` (scikit-learn's shrinkage LDA,
+Ledoit-Wolf), ``"logreg"`` (L2 logistic regression, its strength ``C`` given, else chosen by
+inner cross-validation) and ``"ridge"`` (ridge regression on +-1 targets, its strength chosen by
+leave-one-out cross-validation, as MiniRocket does; its probabilities are the softmax of its
+decision values, uncalibrated). All give ``softmax(z @ W + b)``: for two classes scikit-learn's
+``[1 - sigmoid(d), sigmoid(d)]``, written as logits ``[0, d]``; for more,
+``softmax(decision_function)``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from decoders.training.graph import OUTPUT, GraphParts
 
 __all__ = ["Classifier", "LinearHead", "check_head"]
 
-Classifier = Literal["lda", "logreg"]
+Classifier = Literal["lda", "logreg", "ridge"]
+#: Ridge strengths searched by leave-one-out (MiniRocket's range).
+_RIDGE_ALPHAS = np.logspace(-3, 3, 10)
 _F64 = npt.NDArray[np.float64]
 #: Smallest feature scale used, so a constant feature does not divide by zero.
 _MIN_SCALE = 1e-12
@@ -52,7 +56,7 @@ class LinearHead:
 
     Parameters
     ----------
-    classifier : {"lda", "logreg"}
+    classifier : {"lda", "logreg", "ridge"}
         Which classifier (see the module docs).
     n_classes : int
         Number of classes, >= 2.
@@ -100,7 +104,7 @@ class LinearHead:
         z = (F - self.mean) / self.scale
         clf = self._make(int(np.bincount(y).min()) if len(y) else 0)
         clf.fit(z, y)
-        coef = np.asarray(clf.coef_, dtype=np.float64)
+        coef = np.atleast_2d(np.asarray(clf.coef_, dtype=np.float64))
         intercept = np.asarray(clf.intercept_, dtype=np.float64).reshape(-1)
         if self.n_classes == 2:
             self.weights = np.stack([np.zeros(coef.shape[1]), coef[0]], axis=1)
@@ -113,7 +117,7 @@ class LinearHead:
     def predict_proba(self, F: _F64) -> _F64:
         """Class probabilities, shape (n_trials, n_classes), scikit-learn's when fitted here."""
         z = (F - self.mean) / self.scale
-        if self._clf is not None:
+        if self._clf is not None and hasattr(self._clf, "predict_proba"):
             return np.asarray(self._clf.predict_proba(z), dtype=np.float64)
         logits = z @ self.weights + self.bias
         logits -= logits.max(axis=1, keepdims=True)
@@ -155,6 +159,10 @@ class LinearHead:
             from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
             return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+        if self.classifier == "ridge":
+            from sklearn.linear_model import RidgeClassifierCV
+
+            return RidgeClassifierCV(alphas=_RIDGE_ALPHAS)
         from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
         from sklearn.model_selection import StratifiedKFold
 

@@ -7,8 +7,9 @@ window's offset). Each kernel is used at several dilations, spaced exponentially
 ``(W - 1) / 8``; at each (dilation, kernel) pair it sums its convolution over a random subset of
 1 to 9 channels, is zero-padded to the window's length for every other pair (the rest use only
 the valid part), and is compared with biases taken at low-discrepancy quantiles of the
-convolution of one random training window. A feature is the proportion of positive values
-(PPV) of ``conv - bias`` over time.
+convolution of one random training window. A feature pools ``conv - bias`` over time: the
+proportion of positive values (PPV), or MultiRocket's other operators
+(:mod:`decoders.training.rocket_pooling`).
 
 Exactness: the window is first scaled by a power of two and rounded to integers
 (:attr:`Kernels.scale_exp`, chosen so the largest training window's convolutions stay below
@@ -21,10 +22,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from decoders.training.rocket_pooling import group_stats, pool
 
 __all__ = ["KERNELS", "KERNEL_LENGTH", "Group", "Kernels", "fit_kernels", "transform"]
 
@@ -68,6 +72,10 @@ class Group:
     channels: _F64
     biases: _F64
 
+    def output_length(self, n_samples: int) -> int:
+        """Return the samples of the convolution of a window of ``n_samples``."""
+        return n_samples if self.padded else n_samples - (KERNEL_LENGTH - 1) * self.dilation
+
     def weights(self) -> _F64:
         """Convolution weights (K, n_channels, 9): each kernel on its channels, zero elsewhere."""
         return np.asarray(
@@ -84,8 +92,18 @@ class Kernels:
 
     @property
     def n_features(self) -> int:
-        """Features the transform yields."""
+        """(kernel, bias) pairs: features per pooling operator."""
         return sum(g.biases.size for g in self.groups)
+
+    def pair_lengths(self, n_samples: int) -> _F64:
+        """Return each pair's convolution length (samples) for windows of ``n_samples``: (M,)."""
+        return np.concatenate(
+            [np.full(g.biases.size, float(g.output_length(n_samples))) for g in self.groups]
+        )
+
+    def pair_biases(self) -> _F64:
+        """Return each pair's bias, shape (n_features,), in pair order."""
+        return np.concatenate([g.biases.reshape(-1) for g in self.groups])
 
 
 def _dilations(n_samples: int, per_kernel: int) -> tuple[list[int], list[int]]:
@@ -165,18 +183,26 @@ def fit_kernels(X: _F64, n_features: int, seed: int) -> Kernels:
     return Kernels(scale_exp, tuple(groups))
 
 
-def transform(kernels: Kernels, X: _F64) -> _F64:
-    """PPV features (n_trials, n_features) of windows ``X`` (n, C, W), in [0, 1]."""
+def transform(kernels: Kernels, X: _F64, operators: Sequence[str] = ("ppv",)) -> _F64:
+    """Pooled features (n_trials, len(operators) * n_features) of windows ``X`` (n, C, W).
+
+    Operator by operator, each block in (kernel, bias) pair order (see
+    :func:`decoders.training.rocket_pooling.pool`); ``("ppv",)`` gives MiniRocket's features.
+    """
     Xq = quantise(X, kernels.scale_exp)
-    out = np.empty((X.shape[0], kernels.n_features))
+    ppv_only = tuple(operators) == ("ppv",)
+    stats = np.zeros((X.shape[0], kernels.n_features, 3))
     for start in range(0, X.shape[0], _BLOCK):
         block = Xq[start : start + _BLOCK]
+        rows = slice(start, start + len(block))
         column = 0
         for g in kernels.groups:
             conv = _convolve(block, g.weights(), g.dilation, g.padded)  # (b, K, L)
-            ppv = (conv[:, :, None, :] > g.biases[None, :, :, None]).mean(axis=3)
-            out[start : start + _BLOCK, column : column + g.biases.size] = ppv.reshape(
-                len(block), -1
-            )
+            pairs = slice(column, column + g.biases.size)
+            if ppv_only:  # the count alone, without the other sums
+                positive = conv[:, :, None, :] > g.biases[None, :, :, None]
+                stats[rows, pairs, 0] = positive.sum(axis=3).reshape(len(block), -1)
+            else:
+                stats[rows, pairs] = group_stats(conv, g.biases)
             column += g.biases.size
-    return out
+    return pool(stats, kernels.pair_lengths(X.shape[2]), operators)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run every shipped recipe's full search (as README's recipe table was made) and print the
 # table: bci-bridge train per recipe, reports in ${OUT:-out/recipes}, then recipe_table.py.
-# Usage: sh examples/recipes/train_all.sh    (about 6 minutes with 2 jobs on 2 cores)
+# Usage: sh examples/recipes/train_all.sh    (about 15 minutes with 2 jobs on 2 cores; the
+# MiniRocket search alone takes about 10)
 set -e
 here=$(dirname "$0")
 out=${OUT:-out/recipes}

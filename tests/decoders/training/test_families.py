@@ -20,6 +20,7 @@ from decoders.training.segment_means import SegmentMeans, SegmentMeansConfig
 CASES: list[tuple[type[Any], Any]] = [
     (SegmentMeans, SegmentMeansConfig(segments=5, start_s=0.25)),
     (SegmentMeans, SegmentMeansConfig(segments=3, classifier="logreg")),
+    (SegmentMeans, SegmentMeansConfig(segments=4, classifier="ridge")),
     (BandPowerLogReg, BandPowerConfig(bands=((4.0, 8.0), (8.0, 13.0), (13.0, 30.0)))),
     (CspLda, CspConfig(n_filters=2)),
 ]
@@ -51,6 +52,24 @@ def test_parity_on_random_windows(cls: type[Any], config: Any, n_classes: int) -
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
     assert float(np.mean(proba.argmax(axis=1) == y)) > 1.0 / n_classes  # it learned something
     assert _parity(family, X[::-1] * 1.7 + 2.0) <= PARITY_TOLERANCE  # other windows than fit
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_ridge_head_decides_as_scikit_learn(n_classes: int) -> None:
+    from sklearn.linear_model import RidgeClassifierCV
+
+    from decoders.training.head import LinearHead
+
+    X, y, _ = _random_set(n_classes, seed=10 + n_classes)
+    F = X.mean(axis=2)  # (60, 4) features
+    head = LinearHead("ridge", n_classes)
+    head.fit(F, y)
+    z = (F - F.mean(axis=0)) / F.std(axis=0)
+    reference = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(z, y)
+    proba = head.predict_proba(F)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(proba.argmax(axis=1), reference.predict(z))
+    assert head.state()["classifier"] == "ridge"
 
 
 @pytest.mark.parametrize(("cls", "config"), CASES)

@@ -63,12 +63,19 @@ def test_transform_fits_dilations_channels_and_biases() -> None:
     assert not np.array_equal(transform(fit_kernels(X, 840, seed=2), X), F)
 
 
+@pytest.mark.parametrize(
+    ("pooling", "classifier"), [(("ppv",), "logreg"), (("ppv", "mpv", "mipv"), "ridge")]
+)
 def test_onnx_features_equal_numpy_and_parity_on_scp1(
-    scp1_train: Trials, scp1_test: Trials
+    scp1_train: Trials, scp1_test: Trials, pooling: tuple[str, ...], classifier: str
 ) -> None:
     X_train, X_test = _at_64_hz(scp1_train), _at_64_hz(scp1_test)
     shape = WindowShape(6, X_train.shape[2], 64.0)
-    family = MiniRocket(MiniRocketConfig(features=252, differences=True), shape, 2)
+    config = MiniRocketConfig(
+        features=504 * len(pooling), differences=True, pooling=pooling, classifier=classifier
+    )
+    assert config.per_series == 252
+    family = MiniRocket(config, shape, 2)
     family.fit(X_train, _labels(scp1_train))
     assert family.diff_kernels is not None  # the first difference's transform is exported too
     X32 = X_test.astype(np.float32).astype(np.float64)
@@ -78,68 +85,73 @@ def test_onnx_features_equal_numpy_and_parity_on_scp1(
     # The feature stage alone: integer convolutions make the counts of positives identical.
     parts = GraphParts()
     out = family.feature_graph(parts, INPUT)
+    width = 504 * len(pooling)
     graph = helper.make_graph(
         parts.nodes,
         "features",
         [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", 6, shape.n_samples])],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["batch", 504])],  # 2 x 252
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["batch", width])],
         initializer=parts.initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
     (onnx_features,) = open_session(model).run(None, {INPUT: X32.astype(np.float32)})
-    np.testing.assert_allclose(onnx_features, family.features(X32), atol=1e-6)
+    want = family.features(X32)
+    assert family.state()["features"]["n_features"] == want.shape[1] == width
+    ppv = np.r_[0:252, 252 * len(pooling) : 252 * (len(pooling) + 1)]  # each series' PPV block
+    np.testing.assert_array_equal(onnx_features[:, ppv], want[:, ppv].astype(np.float32))
+    np.testing.assert_allclose(onnx_features, want, rtol=1e-5, atol=1e-4)
 
 
-def test_feature_count_is_chosen_by_cv_on_the_training_data(scp1_train: Trials) -> None:
-    X = _at_64_hz(scp1_train)[::2]
-    y = _labels(scp1_train)[::2]
+def test_state_round_trips_through_json(scp1_train: Trials) -> None:
+    X = _at_64_hz(scp1_train)[::3]
+    y = _labels(scp1_train)[::3]
     config = MiniRocketConfig(
-        features=(84, 252), differences=(False, True), select_folds=3, classifier="lda"
+        features=700, differences=True, pooling=("ppv", "mipv"), classifier="lda"
     )
+    assert config.per_series == 168  # 700 / (2 operators x 2 series) = 175, down to 2 x 84
     family = MiniRocket(config, WindowShape(6, X.shape[2], 64.0), 2)
     family.fit(X, y)
-    order = ["84", "84+diff", "252", "252+diff"]
-    assert list(family.selection) == order
-    best = max(family.selection.values())
-    chosen = next(k for k in order if family.selection[k] == best)  # ties: the first
-    count = int(chosen.split("+")[0]) * (2 if chosen.endswith("+diff") else 1)
-    assert family.features(X).shape == (len(X), count)
-    assert family.state()["features"]["n_features"] == count
+    assert family.features(X).shape == (len(X), 672)
+    assert family.state()["features"]["n_features"] == 672
     again = MiniRocket(config, WindowShape(6, X.shape[2], 64.0), 2)
     again.load_state(json.loads(json.dumps(family.state())))
-    assert again.selection == family.selection
     np.testing.assert_allclose(again.predict_proba(X), family.predict_proba(X), atol=1e-12)
 
 
-def test_recipe_trains_through_the_cli(tmp_path: Path) -> None:
-    # The shipped recipe with small feature counts and fewer folds, so the test stays quick;
-    # `bci-bridge train examples/recipes/scp1_minirocket.toml` runs it in full.
-    text = (
-        RECIPE.read_text()
-        .replace("features = [504, 1008]", "features = [168, 336]")
-        .replace("select_folds = 5", "select_folds = 3")
-    )
-    assert "features = [168, 336]" in text
+def test_recipe_chooses_by_cv_on_train_through_the_cli(tmp_path: Path) -> None:
+    # The shipped search on a reduced grid (one repeat of 3 folds, the smaller count), so the
+    # test stays quick; `bci-bridge train examples/recipes/scp1_minirocket.toml` runs it in full.
     recipe = tmp_path / "small.toml"
-    recipe.write_text(text)
+    recipe.write_text(RECIPE.read_text())
     model, report_path = tmp_path / "mr.onnx", tmp_path / "report.json"
-    assert main(["train", str(recipe), "--out", str(model), "--report", str(report_path)]) == 0
+    args = ["train", str(recipe), "--out", str(model), "--report", str(report_path)]
+    args += ["--set", "cv.folds=3", "--set", "cv.repeats=1", "--set", "decoder.features=[1008]"]
+    args += ["--set", 'decoder.classifier=["ridge"]']
+    assert main(args) == 0
     report = json.loads(report_path.read_text())
     assert report["family"] == "minirocket"
     assert report["parity_max_abs_diff"] <= PARITY_TOLERANCE
     assert report["n_test"] == 293
     assert report["test_accuracy"] > 0.75
+    rows = report["selection"]
+    assert len(rows) == 4  # differences x pooling
+    assert {(r["settings"]["differences"], len(r["settings"]["pooling"])) for r in rows} == {
+        (False, 1),
+        (False, 3),
+        (True, 1),
+        (True, 3),
+    }
+    best = max(r["cv_mean"] for r in rows)
+    (chosen,) = [r for r in rows if r["chosen"]]
+    assert chosen["cv_mean"] == best
     manifest = read_manifest(model)
     assert manifest is not None
     features = manifest["family"]["features"]
-    assert set(features["selection"]) == {"168", "168+diff", "336", "336+diff"}
-    best = max(features["selection"].values())
-    chosen = next(
-        k for k in ("168", "168+diff", "336", "336+diff") if features["selection"][k] == best
-    )
-    assert features["n_features"] == int(chosen.split("+")[0]) * (2 if "+" in chosen else 1)
+    assert features["pooling"] == chosen["settings"]["pooling"]
+    assert features["n_features"] == 1008
+    assert len(features["series"]) == (2 if chosen["settings"]["differences"] else 1)
     assert manifest["filters"][0] == {"module": "resample", "params": {"sfreq": 64.0}}
 
 
@@ -147,11 +159,13 @@ def test_recipe_trains_through_the_cli(tmp_path: Path) -> None:
     ("kwargs", "key"),
     [
         ({"features": 10}, "features"),
-        ({"features": (168, 0)}, "features"),
-        ({"features": ()}, "features"),
-        ({"select_folds": 1}, "select_folds"),
-        ({"differences": ()}, "differences"),
-        ({"differences": (True, 1)}, "differences"),
+        ({"features": 100, "differences": True}, "features"),  # 84 per series
+        ({"features": 200, "pooling": ("ppv", "mpv", "mipv")}, "features"),  # 84 per operator
+        ({"features": True}, "features"),
+        ({"differences": 1}, "differences"),
+        ({"pooling": ()}, "pooling"),
+        ({"pooling": ("mpv", "ppv")}, "pooling"),  # canonical order
+        ({"pooling": ("ppv", "lspv")}, "pooling"),
     ],
 )
 def test_bad_settings_are_config_errors(kwargs: dict, key: str) -> None:
