@@ -27,14 +27,16 @@ import numpy as np
 import numpy.typing as npt
 
 from bci_bridge.bench.children import BenchError, Child, CpuMeter
-from bci_bridge.bench.eegnet import eegnet_path
-from bci_bridge.bench.peers import available_peers
 from bci_bridge.bench.pipelines import output_node, pipeline_toml
 from bci_bridge.bench.report import Block, summarise
 from bci_bridge.bench.scenarios import Scenario
 from bci_bridge.errors import ConfigError
 
-__all__ = ["BenchOptions", "run_scenario"]
+__all__ = ["PEER_WORKS", "BenchOptions", "run_scenario"]
+
+#: The works that ``--peers`` runs through the peers too (``bench_extras.peers.WORKS``; a test
+#: keeps them equal, so that this module does not import the peers).
+PEER_WORKS = ("relay", "decode", "wearable")
 
 #: Outputs of the first WARMUP_S seconds of a block are not counted in its latencies.
 WARMUP_S = 0.2
@@ -58,9 +60,10 @@ class BenchOptions:
     blocks : int or None
         Blocks per chain (default: the scenario's).
     peers : bool
-        Also run the relay peers that are installed.
+        Also run the peers that are installed (relay, decode and wearable scenarios).
     cache_dir : Path or None
-        Where the ONNX model is cached (default: see :func:`eegnet_path`).
+        Where the ONNX model is cached (default: see
+        :func:`bci_bridge.bench_extras.eegnet.eegnet_path`).
     cpus : int or None
         Pin the chain's processes to this many cores (``os.sched_setaffinity``; their children
         inherit it); the producer and the client stay free.
@@ -116,20 +119,34 @@ def _chain_floor(s: Scenario, n: _Names, opts: BenchOptions) -> list[tuple[str, 
         return [("floor-worker", [*argv, *shape])]
     worker = [*floor, "worker", "--work", s.work, "--in", n.in_ep, "--out", n.out, *shape]
     if s.work == "decode":
-        model = eegnet_path(s.channels, round(s.rate), s.rate, opts.cache_dir)
-        worker += ["--model", str(model)]
+        worker += ["--model", str(_model(s, opts))]
     return [
         ("floor-bridge", [*floor, "bridge", "--in", n.stream, "--endpoint", n.in_ep]),
         ("floor-worker", worker),
     ]
 
 
+def _model(s: Scenario, opts: BenchOptions) -> Path:
+    """Return the decode scenario's ONNX model file (built on first use, then cached)."""
+    from bci_bridge.bench_extras.eegnet import eegnet_path  # onnx's builder: only for decode
+
+    return eegnet_path(s.channels, round(s.rate), s.rate, opts.cache_dir)
+
+
 def _chain_peer(prefix: list[str]) -> Callable[[Scenario, _Names, BenchOptions], Any]:
     def chain(s: Scenario, n: _Names, opts: BenchOptions) -> list[tuple[str, list[str]]]:
-        shape = ["--channels", str(s.channels), "--rate", f"{s.rate:g}"]
-        return [("peer", [*prefix, "--in", n.stream, "--out", n.out, *shape])]
+        argv = [*prefix, "--in", n.stream, "--out", n.out]
+        argv += ["--channels", str(s.channels), "--rate", f"{s.rate:g}"]
+        if s.work == "decode":
+            argv += ["--model", str(_model(s, opts))]
+        return [("peer", argv)]
 
     return chain
+
+
+def _is_peer(chain: str) -> bool:
+    """Whether ``chain`` is a peer (peers always write an LSL outlet, see bench_extras.peers)."""
+    return chain not in ("bci-bridge", "floor")
 
 
 def _floor_expected(s: Scenario, sent: int) -> int:
@@ -169,7 +186,8 @@ def _block(
     """Run one block of one chain; return what it measured."""
     d = Path(tempfile.mkdtemp(prefix="b", dir=work))
     stream = f"bench-{d.name}-{s.name}"
-    out = f"{stream}-out" if s.output == "lsl" else f"ipc://{d}/out"
+    lsl_out = s.output == "lsl" or _is_peer(chain)
+    out = f"{stream}-out" if lsl_out else f"ipc://{d}/out"
     names = _Names(stream=stream, dir=d, in_ep=f"ipc://{d}/in", out=out)
     specs = make(s, names, opts)
     children: list[Child] = []
@@ -199,7 +217,7 @@ def _block(
         if opts.cpus is not None:
             for c in chain_procs:
                 os.sched_setaffinity(c.pid, set(range(opts.cpus)))
-        if s.output == "lsl":
+        if lsl_out:
             src = ["--lsl", out]
         else:
             src = ["--zmq", out, "--format", "wire" if chain == "bci-bridge" else "raw"]
@@ -211,7 +229,7 @@ def _block(
         children.append(client)
         watch = (producer, *chain_procs)
         producer.expect("ready", 60.0, watch=(client, *chain_procs))
-        if chain not in ("bci-bridge", "floor"):
+        if _is_peer(chain):
             # Peers open their output outlet on their first input: the client can find it
             # only after one (uncounted) chunk went through. Its age is in the warm-up.
             producer.send("prime")
@@ -411,9 +429,11 @@ def run_scenario(
         ("floor", _chain_floor),
     ]
     peer_blocks: dict[str, Sequence[Block]] | None = None
-    if opts.peers and s.work == "relay":
+    if opts.peers and s.work in PEER_WORKS:
+        from bci_bridge.bench_extras.peers import available_peers  # only for --peers
+
         peer_blocks = {}
-        for name, prefix in available_peers().items():
+        for name, prefix in available_peers(s.work).items():
             chains.append((name, _chain_peer(prefix)))
             peer_blocks[name] = []
     got: Blocks = {name: list((prior or {}).get(name, [])) for name, _ in chains}
@@ -440,6 +460,10 @@ def run_scenario(
     summary = summarise(s, got["bci-bridge"], got["floor"], peer_blocks, errors)
     summary["topology"] = {
         **s.topology,
-        **{name: "peer relay: LSL in -> LSL out (benchmarks/peers)" for name in peer_blocks or {}},
+        **{
+            name: f"peer, one process (plus its helpers): LSL in -> {s.work} -> LSL out "
+            "(benchmarks/peers)"
+            for name in peer_blocks or {}
+        },
     }
     return summary, ages, got

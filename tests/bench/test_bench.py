@@ -18,10 +18,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from bci_bridge.bench.eegnet import build_eegnet, eegnet_path
 from bci_bridge.bench.floor import _decode_step, _wearable_step
 from bci_bridge.bench.pipelines import pipeline_toml
 from bci_bridge.bench.scenarios import SCENARIOS, pick_scenarios
+from bci_bridge.bench_extras.eegnet import build_eegnet, eegnet_path
 from bci_bridge.config import parse_pipeline
 from bci_bridge.errors import ConfigError
 
