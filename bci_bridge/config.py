@@ -6,6 +6,8 @@
     name = "demo"
     metrics = "ipc:///tmp/bci-bridge-demo-metrics"   # default: ipc:///tmp/bci-bridge-<name>-metrics
     max_queue_mb = 64.0             # per input: bytes queued before the oldest data is dropped
+    max_load = 1.0                  # cores the runtime's nodes may need, measured at prepare;
+                                    # more is refused (runtime/cost_model.py); 0: no check
 
     [[inputs]]                      # a stream published by `bci-bridge bridge`
     name = "eeg"                    # what nodes call it
@@ -155,6 +157,7 @@ class PipelineConfig:
     record: RecordConfig | None = None  # the [record] table (bci_bridge/record/pipeline_config.py)
     metrics: str = ""
     max_queue_mb: float = 64.0
+    max_load: float = 1.0  # cores (runtime/cost_model.py); 0: the check is off
 
 
 def load_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> PipelineConfig:
@@ -260,12 +263,22 @@ def parse_pipeline(
     """
     _only(raw, {"pipeline", "inputs", "nodes", "outputs", "record"}, "")
     head = _table(raw.get("pipeline", {}), "pipeline")
-    _only(head, {"name", "metrics", "max_queue_mb"}, "pipeline")
+    _only(head, {"name", "metrics", "max_queue_mb", "max_load"}, "pipeline")
     name = _str(head, "name", "pipeline", required=True)
     metrics = _str(head, "metrics", "pipeline") or default_metrics_endpoint(name)
     if not _ENDPOINT.match(metrics):
         raise ConfigError(f"{metrics!r} is not a ZeroMQ endpoint", key="pipeline.metrics")
     max_queue_mb = _positive(head, "max_queue_mb", "pipeline", 64.0)
+    max_load = head.get("max_load", 1.0)
+    if (
+        isinstance(max_load, bool)
+        or not isinstance(max_load, int | float)
+        or not (0 <= max_load < math.inf)
+    ):
+        raise ConfigError(
+            f"must be a number of cores >= 0 (0: no load check), got {max_load!r}",
+            key="pipeline.max_load",
+        )
 
     inputs: list[InputConfig] = []
     for i, item in enumerate(_list(raw, "inputs", required=True)):
@@ -441,6 +454,7 @@ def parse_pipeline(
         record=record,
         metrics=metrics,
         max_queue_mb=max_queue_mb,
+        max_load=float(max_load),
     )
 
 

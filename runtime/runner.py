@@ -31,6 +31,7 @@ from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
 from runtime import emergency
 from runtime.annotations import is_onehot_markers, onehot_labels
+from runtime.cost_model import LoadEstimate, check_load
 from runtime.histogram import Histogram
 from runtime.input_queue import InputQueue
 from runtime.inputs import InputState
@@ -132,6 +133,7 @@ class Runtime:
         self.metrics: Publisher | None = None
         self.frames_foreign = 0
         self.started_at = 0.0
+        self.load: LoadEstimate | None = None  # measured at prepare (runtime.cost_model)
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -200,6 +202,9 @@ class Runtime:
                 infos[node.name].sfreq,
                 node.config.budget_ms,
             )
+        # Refuse a pipeline whose nodes cannot keep up with their inputs (runtime.cost_model).
+        p = self.pipeline
+        self.load = check_load(p.nodes, infos, p.max_load, p.source)
         for out in self.pipeline.outputs:
             node = self.nodes[out.node]
             info = infos[out.node]
