@@ -139,8 +139,8 @@ def _check_load(
         problems.append(
             f"{pipeline.source}: pipeline.max_load: this pipeline cannot keep up: its nodes need "
             f"{estimate.total:.3g} core(s) of the runtime's thread, more than max_load = "
-            f"{pipeline.max_load:g} (see the load lines; fixes: fewer channels, decimate first, "
-            "a lighter filter, isolate the heaviest node)"
+            f"{pipeline.max_load:g} (fixes: fewer channels, decimate first, a lighter filter, "
+            "isolate the heaviest node):\n  " + "\n  ".join(n.describe() for n in estimate.nodes)
         )
 
 

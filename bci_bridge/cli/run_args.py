@@ -13,7 +13,7 @@ EXAMPLES: tuple[str, ...] = (
     "bci-bridge run examples/senddata_bandpower.toml",
     "bci-bridge run decoders/demo/pipeline.toml --set inputs[0].endpoint=ipc:///tmp/eeg --check",
     "bci-bridge run examples/senddata_bandpower.toml --duration 60 --report run.json",
-    "bci-bridge run examples/senddata_bandpower.toml --check --assume-input 1024x30000",
+    "bci-bridge run examples/senddata_bandpower.toml --check --assume-input 64x1000",
 )
 
 

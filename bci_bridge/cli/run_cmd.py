@@ -21,15 +21,15 @@ def run(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline, args.overrides)
     if args.check:
         problems, notes = check_pipeline(pipeline, assume=args.assume_input)
+        for problem in problems:  # a load over max_load is one, with its per-node numbers
+            print(f"bci-bridge run: error: {problem}", file=sys.stderr)
+        if problems:
+            return 2
         for note in notes:  # the load estimate is printed: it is what --check shows
             if note.startswith("load: "):
                 print(note)
             else:
                 log.info("check: %s", note)
-        for problem in problems:
-            print(f"bci-bridge run: error: {problem}", file=sys.stderr)
-        if problems:
-            return 2
         names = " -> ".join(f"{n.name}({n.module})" for n in pipeline.nodes)
         print(f"{args.pipeline}: ok: {names}")
         return 0
