@@ -21,6 +21,7 @@ import time
 import tomllib
 
 from bci_bridge.config import parse_pipeline
+from bci_bridge.errors import ConfigError
 from bci_bridge.stream import StreamInfo
 from runtime.cost_model import measure_node
 
@@ -72,7 +73,11 @@ def main() -> None:
         totals = [0.0, 0.0]
         print(chain)
         for node in pipeline.nodes:
-            infos[node.name] = node.plugin(node.config).prepare(infos[node.input])
+            try:
+                infos[node.name] = node.plugin(node.config).prepare(infos[node.input])
+            except ConfigError as exc:  # e.g. the spikes band above a low rate's Nyquist
+                print(f"  {node.name}: does not apply at this scale: {exc}")
+                break
             rate = infos[node.input].sfreq
             cells = []
             for i, kwargs in enumerate(({}, {"wall_s": 1e9})):
