@@ -161,6 +161,22 @@ def _floor_expected(s: Scenario, sent: int) -> int:
     return sent
 
 
+def _prime_samples(s: Scenario) -> int:
+    """Return how many samples prime a peer: one chunk, or a full 1 s window."""
+    return round(s.rate) if s.work in ("decode", "wearable") else s.chunk_size
+
+
+def _peer_expected(s: Scenario, sent: int) -> int:
+    """Return how many samples a peer emits for ``sent`` inputs after its prime.
+
+    The prime filled the 1 s window and gave its first output: then decode emits at every
+    sample and the wearable work at every 0.1 s hop.
+    """
+    if s.work == "wearable":
+        return sent // max(1, round(0.1 * s.rate))
+    return sent
+
+
 class _Progress:
     def __init__(self, say: Callable[[str], None], label: str) -> None:
         self.say = say
@@ -230,9 +246,10 @@ def _block(
         watch = (producer, *chain_procs)
         producer.expect("ready", 60.0, watch=(client, *chain_procs))
         if _is_peer(chain):
-            # Peers open their output outlet on their first input: the client can find it
-            # only after one (uncounted) chunk went through. Its age is in the warm-up.
-            producer.send("prime")
+            # Peers open their output outlet on their first output: the client can find it
+            # only after one (uncounted) chunk went through, or for windowed work a full 1 s
+            # window (uncounted; the block's outputs then start with its first sample).
+            producer.send(f"prime {_prime_samples(s)}")
         client.expect("ready", 90.0, watch=watch)
         for c in chain_procs:
             if c.name.startswith("floor"):
@@ -251,7 +268,7 @@ def _block(
             lost_in, emitted = _stop_bci(s, chain_procs, producer, d, stages)
             lost_in += sent - stages.pop("_received")
         else:
-            emitted = _floor_expected(s, sent)
+            emitted = _peer_expected(s, sent) if _is_peer(chain) else _floor_expected(s, sent)
             lost_in = 0
         client.send(f"end {emitted}")
         result = client.expect_json("outputs", 60.0)
@@ -265,8 +282,10 @@ def _block(
         producer.stop(signal.SIGTERM, 5.0)
         with np.load(d / "ages.npz") as z:
             ages, hops = z["age_ms"], z["hop_ms"]
-        # Windowed work (decode, band power) starts emitting once its 1 s window is full.
-        emitting_s = max(0.1, wall - (1.0 if s.work in ("decode", "wearable") else 0.0))
+        # Windowed work (decode, band power) starts emitting once its 1 s window is full
+        # (a peer's was filled by the prime).
+        fills = s.work in ("decode", "wearable") and not _is_peer(chain)
+        emitting_s = max(0.1, wall - (1.0 if fills else 0.0))
         skip = int(WARMUP_S * ages.size / emitting_s)
         skip_hops = int(WARMUP_S * hops.size / emitting_s)
         block = Block(
