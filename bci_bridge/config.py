@@ -7,6 +7,8 @@
     metrics = "ipc:///tmp/bci-bridge-demo-metrics"   # default: ipc:///tmp/bci-bridge-<name>-metrics
     max_queue_mb = 64.0             # per input: MiB queued before the oldest data is dropped
     insecure = false                # allow plain TCP off loopback (see bci_bridge/curve_config.py)
+    max_load = 1.0                  # cores the runtime's nodes may need, measured at prepare;
+                                    # more is refused (runtime/cost_model.py); 0: no check
 
     [[inputs]]                      # a stream published by `bci-bridge bridge`
     name = "eeg"                    # what nodes call it
@@ -179,6 +181,7 @@ class PipelineConfig:
     max_queue_mb: float = 64.0
     security: SecurityConfig = dataclasses.field(default_factory=SecurityConfig)
     insecure: bool = False  # [pipeline] insecure: plain TCP off loopback allowed
+    max_load: float = 1.0  # cores (runtime/cost_model.py); 0: the check is off
 
 
 def load_pipeline(path: str | Path, overrides: Sequence[str] = ()) -> PipelineConfig:
@@ -284,7 +287,7 @@ def parse_pipeline(
     """
     _only(raw, {"pipeline", "inputs", "nodes", "outputs", "record", "security"}, "")
     head = _table(raw.get("pipeline", {}), "pipeline")
-    _only(head, {"name", "metrics", "max_queue_mb", "insecure"}, "pipeline")
+    _only(head, {"name", "metrics", "max_queue_mb", "insecure", "max_load"}, "pipeline")
     name = _str(head, "name", "pipeline", required=True)
     metrics = _str(head, "metrics", "pipeline") or default_metrics_endpoint(name)
     if not _ENDPOINT.match(metrics):
@@ -294,6 +297,16 @@ def parse_pipeline(
     if not isinstance(insecure, bool):
         raise ConfigError(f"must be true or false, got {insecure!r}", key="pipeline.insecure")
     security = parse_security(raw.get("security"), base_dir=base_dir)
+    max_load = head.get("max_load", 1.0)
+    if (
+        isinstance(max_load, bool)
+        or not isinstance(max_load, int | float)
+        or not (0 <= max_load < math.inf)
+    ):
+        raise ConfigError(
+            f"must be a number of cores >= 0 (0: no load check), got {max_load!r}",
+            key="pipeline.max_load",
+        )
 
     inputs: list[InputConfig] = []
     for i, item in enumerate(_list(raw, "inputs", required=True)):
@@ -479,6 +492,7 @@ def parse_pipeline(
         max_queue_mb=max_queue_mb,
         security=security,
         insecure=insecure,
+        max_load=float(max_load),
     )
 
 

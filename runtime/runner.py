@@ -32,6 +32,7 @@ from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, check_against, decode
 from runtime import emergency
 from runtime.annotations import is_onehot_markers, onehot_labels
+from runtime.cost_model import LoadEstimate, check_load
 from runtime.fan_in import FanIn
 from runtime.histogram import Histogram
 from runtime.input_links import InputLinks, Link
@@ -144,6 +145,7 @@ class Runtime:
         self.frames_foreign = 0
         self.started_at = 0.0
         self.links: InputLinks | None = None  # the SUB socket's connections (failed handshakes)
+        self.load: LoadEstimate | None = None  # measured at prepare (runtime.cost_model)
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -181,12 +183,13 @@ class Runtime:
 
     def _prepare(self) -> None:
         infos: dict[str, StreamInfo] = {n: s.info for n, s in self.inputs.items() if s.info}
+        combined: dict[str, StreamInfo] = {}  # fan-in nodes' sources side by side
         for node in self.nodes.values():
             src, markers = infos[node.config.input], node.config.markers
             fan = self.fan_ins.get(node.name)
             if fan is not None:  # its sources side by side
                 try:
-                    src = fan.prepare(infos)
+                    src = combined[node.name] = fan.prepare(infos)
                 except ConfigError as exc:
                     raise exc.within(file=self.pipeline.source) from exc.__cause__
             if src.is_markers:
@@ -225,6 +228,9 @@ class Runtime:
                 infos[node.name].sfreq,
                 node.config.budget_ms,
             )
+        # Refuse a pipeline whose nodes cannot keep up with their inputs (runtime.cost_model).
+        p = self.pipeline
+        self.load = check_load(p.nodes, infos, p.max_load, p.source, combined)
         for out in self.pipeline.outputs:
             node = self.nodes[out.node]
             info = infos[out.node]

@@ -5,7 +5,7 @@ Three roles, each a process (``python -m bci_bridge.bench.floor ROLE ...``):
 ``relay --in NAME --out NAME --channels N --rate HZ``
     One process: pull from LSL into numpy, 8th-order 8-30 Hz Butterworth band-pass with state
     (scipy's compiled ``sosfilt`` loop), push to an LSL outlet with the same timestamps. The
-    same command line as a relay peer (see :mod:`bci_bridge.bench.peers`).
+    same command line as a relay peer (see :mod:`bci_bridge.bench_extras.peers`).
 ``bridge --in NAME --endpoint EP``
     LSL in, ZeroMQ out (:mod:`bci_bridge.bench.rawwire` framing), once a subscriber is there.
 ``worker --work WORK --in EP --out EP --channels N --rate HZ [--model PATH]``

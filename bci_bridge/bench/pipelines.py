@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bci_bridge import registry
-from bci_bridge.bench.eegnet import eegnet_path
 from bci_bridge.bench.scenarios import Scenario
 
 __all__ = ["PIPELINE_NAME", "output_node", "pipeline_toml", "wide_module"]
@@ -53,7 +52,8 @@ def pipeline_toml(
     out : str
         The LSL outlet name (relay) or the ZeroMQ endpoint (the others) of the output.
     cache_dir : Path, optional
-        Where the EEGNet-style model is cached (see :func:`eegnet_path`).
+        Where the EEGNet-style model is cached (see
+        :func:`bci_bridge.bench_extras.eegnet.eegnet_path`).
     """
     lines = [
         "[pipeline]",
@@ -71,6 +71,8 @@ def pipeline_toml(
     if scenario.work in ("relay", "decode", "wearable"):
         nodes.append(['name = "bandpass"', *bandpass, "budget_ms = 1.0"])
     if scenario.work == "decode":
+        from bci_bridge.bench_extras.eegnet import eegnet_path  # onnx's builder: only here
+
         n = round(scenario.rate)
         model = eegnet_path(scenario.channels, n, scenario.rate, cache_dir)
         nodes.append(

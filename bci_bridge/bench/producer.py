@@ -5,10 +5,11 @@ Run as ``python -m bci_bridge.bench.producer --name N --channels C --rate R --ch
 consumer, then pushes ``K`` samples every ``K / R`` seconds (on an absolute schedule, so it
 never drifts) for ``S`` seconds. Each chunk is stamped with ``local_clock()`` taken just before
 the push: the newest sample's LSL timestamp is its creation time, the others are spaced at the
-nominal rate. Before ``go``, ``prime`` pushes one chunk (not counted in ``sent``) for a chain
-that opens its output outlet only on its first input. At the end it prints a JSON line
-``{"sent": ..., "chunks": ...}`` and keeps the outlet open until stdin closes or says ``exit``,
-so nothing in flight is cut off.
+nominal rate. Before ``go``, ``prime`` pushes one chunk, ``prime N`` N samples at the same
+pace (neither counted in ``sent``), for a chain that opens its output outlet only on its
+first output (a peer: after one sample, or once its 1 s window is full). At the end it prints
+a JSON line ``{"sent": ..., "chunks": ...}`` and keeps the outlet open until stdin closes or
+says ``exit``, so nothing in flight is cut off.
 """
 
 from __future__ import annotations
@@ -17,11 +18,40 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pylsl
 
 __all__ = ["main"]
+
+
+def _stream(
+    outlet: pylsl.StreamOutlet,
+    chunks: list[np.ndarray],
+    period: float,
+    n_pushes: int,
+    clock: Callable[[], float],
+) -> int:
+    """Push ``n_pushes`` chunks, one per ``period`` s on an absolute schedule.
+
+    Returns
+    -------
+    int
+        The pushes that were late by more than a period.
+    """
+    push = outlet.push_chunk
+    start = time.perf_counter()
+    late = 0
+    for i in range(n_pushes):
+        due = start + i * period
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        elif wait < -period:
+            late += 1
+        push(chunks[i % len(chunks)], clock())
+    return late
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,30 +80,24 @@ def main(argv: list[str] | None = None) -> int:
     print("ready", flush=True)
     clock = pylsl.local_clock
     word = sys.stdin.readline().strip()
-    if word == "prime":  # a chain that opens its outlet on its first input (ezmsg, Timeflux)
+    if word.split()[:1] == ["prime"]:  # a chain that opens its outlet on its first output
         if not outlet.wait_for_consumers(30.0):
             print(json.dumps({"error": "no consumer connected within 30 s"}), flush=True)
             return 1
-        outlet.push_chunk(chunks[0], clock())
+        n = int(word.split()[1]) if len(word.split()) > 1 else k
+        # At the stream's pace, as the block will be: a chain that smooths its input's
+        # timestamps (Timeflux's LSL inlet dejitters) must not see a burst first.
+        _stream(outlet, chunks, k / args.rate, max(1, -(-n // k)), clock)
         word = sys.stdin.readline().strip()
     if word != "go":
         return 0
     if not outlet.wait_for_consumers(30.0):
         print(json.dumps({"error": "no consumer connected within 30 s"}), flush=True)
         return 1
-    push = outlet.push_chunk
     period = k / args.rate
     n_pushes = max(1, round(args.duration / period))
     start = time.perf_counter()
-    late = 0
-    for i in range(n_pushes):
-        due = start + i * period
-        wait = due - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
-        elif wait < -period:
-            late += 1
-        push(chunks[i % len(chunks)], clock())
+    late = _stream(outlet, chunks, period, n_pushes, clock)
     elapsed = time.perf_counter() - start
     print(
         json.dumps(

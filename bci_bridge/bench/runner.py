@@ -27,14 +27,16 @@ import numpy as np
 import numpy.typing as npt
 
 from bci_bridge.bench.children import BenchError, Child, CpuMeter
-from bci_bridge.bench.eegnet import eegnet_path
-from bci_bridge.bench.peers import available_peers
 from bci_bridge.bench.pipelines import output_node, pipeline_toml
 from bci_bridge.bench.report import Block, summarise
 from bci_bridge.bench.scenarios import Scenario
 from bci_bridge.errors import ConfigError
 
-__all__ = ["BenchOptions", "run_scenario"]
+__all__ = ["PEER_WORKS", "BenchOptions", "run_scenario"]
+
+#: The works that ``--peers`` runs through the peers too (``bench_extras.peers.WORKS``; a test
+#: keeps them equal, so that this module does not import the peers).
+PEER_WORKS = ("relay", "decode", "wearable")
 
 #: Outputs of the first WARMUP_S seconds of a block are not counted in its latencies.
 WARMUP_S = 0.2
@@ -58,9 +60,10 @@ class BenchOptions:
     blocks : int or None
         Blocks per chain (default: the scenario's).
     peers : bool
-        Also run the relay peers that are installed.
+        Also run the peers that are installed (relay, decode and wearable scenarios).
     cache_dir : Path or None
-        Where the ONNX model is cached (default: see :func:`eegnet_path`).
+        Where the ONNX model is cached (default: see
+        :func:`bci_bridge.bench_extras.eegnet.eegnet_path`).
     cpus : int or None
         Pin the chain's processes to this many cores (``os.sched_setaffinity``; their children
         inherit it); the producer and the client stay free.
@@ -116,20 +119,34 @@ def _chain_floor(s: Scenario, n: _Names, opts: BenchOptions) -> list[tuple[str, 
         return [("floor-worker", [*argv, *shape])]
     worker = [*floor, "worker", "--work", s.work, "--in", n.in_ep, "--out", n.out, *shape]
     if s.work == "decode":
-        model = eegnet_path(s.channels, round(s.rate), s.rate, opts.cache_dir)
-        worker += ["--model", str(model)]
+        worker += ["--model", str(_model(s, opts))]
     return [
         ("floor-bridge", [*floor, "bridge", "--in", n.stream, "--endpoint", n.in_ep]),
         ("floor-worker", worker),
     ]
 
 
+def _model(s: Scenario, opts: BenchOptions) -> Path:
+    """Return the decode scenario's ONNX model file (built on first use, then cached)."""
+    from bci_bridge.bench_extras.eegnet import eegnet_path  # onnx's builder: only for decode
+
+    return eegnet_path(s.channels, round(s.rate), s.rate, opts.cache_dir)
+
+
 def _chain_peer(prefix: list[str]) -> Callable[[Scenario, _Names, BenchOptions], Any]:
     def chain(s: Scenario, n: _Names, opts: BenchOptions) -> list[tuple[str, list[str]]]:
-        shape = ["--channels", str(s.channels), "--rate", f"{s.rate:g}"]
-        return [("peer", [*prefix, "--in", n.stream, "--out", n.out, *shape])]
+        argv = [*prefix, "--in", n.stream, "--out", n.out]
+        argv += ["--channels", str(s.channels), "--rate", f"{s.rate:g}"]
+        if s.work == "decode":
+            argv += ["--model", str(_model(s, opts))]
+        return [("peer", argv)]
 
     return chain
+
+
+def _is_peer(chain: str) -> bool:
+    """Whether ``chain`` is a peer (peers always write an LSL outlet, see bench_extras.peers)."""
+    return chain not in ("bci-bridge", "floor")
 
 
 def _floor_expected(s: Scenario, sent: int) -> int:
@@ -141,6 +158,22 @@ def _floor_expected(s: Scenario, sent: int) -> int:
         return max(0, sent - round(s.rate) + 1)
     if s.work == "spikes":  # one row per 1 ms bin
         return sent // max(1, round(0.001 * s.rate))
+    return sent
+
+
+def _prime_samples(s: Scenario) -> int:
+    """Return how many samples prime a peer: one chunk, or a full 1 s window."""
+    return round(s.rate) if s.work in ("decode", "wearable") else s.chunk_size
+
+
+def _peer_expected(s: Scenario, sent: int) -> int:
+    """Return how many samples a peer emits for ``sent`` inputs after its prime.
+
+    The prime filled the 1 s window and gave its first output: then decode emits at every
+    sample and the wearable work at every 0.1 s hop.
+    """
+    if s.work == "wearable":
+        return sent // max(1, round(0.1 * s.rate))
     return sent
 
 
@@ -169,7 +202,8 @@ def _block(
     """Run one block of one chain; return what it measured."""
     d = Path(tempfile.mkdtemp(prefix="b", dir=work))
     stream = f"bench-{d.name}-{s.name}"
-    out = f"{stream}-out" if s.output == "lsl" else f"ipc://{d}/out"
+    lsl_out = s.output == "lsl" or _is_peer(chain)
+    out = f"{stream}-out" if lsl_out else f"ipc://{d}/out"
     names = _Names(stream=stream, dir=d, in_ep=f"ipc://{d}/in", out=out)
     specs = make(s, names, opts)
     children: list[Child] = []
@@ -199,7 +233,7 @@ def _block(
         if opts.cpus is not None:
             for c in chain_procs:
                 os.sched_setaffinity(c.pid, set(range(opts.cpus)))
-        if s.output == "lsl":
+        if lsl_out:
             src = ["--lsl", out]
         else:
             src = ["--zmq", out, "--format", "wire" if chain == "bci-bridge" else "raw"]
@@ -211,10 +245,11 @@ def _block(
         children.append(client)
         watch = (producer, *chain_procs)
         producer.expect("ready", 60.0, watch=(client, *chain_procs))
-        if chain not in ("bci-bridge", "floor"):
-            # Peers open their output outlet on their first input: the client can find it
-            # only after one (uncounted) chunk went through. Its age is in the warm-up.
-            producer.send("prime")
+        if _is_peer(chain):
+            # Peers open their output outlet on their first output: the client can find it
+            # only after one (uncounted) chunk went through, or for windowed work a full 1 s
+            # window (uncounted; the block's outputs then start with its first sample).
+            producer.send(f"prime {_prime_samples(s)}")
         client.expect("ready", 90.0, watch=watch)
         for c in chain_procs:
             if c.name.startswith("floor"):
@@ -233,7 +268,7 @@ def _block(
             lost_in, emitted = _stop_bci(s, chain_procs, producer, d, stages)
             lost_in += sent - stages.pop("_received")
         else:
-            emitted = _floor_expected(s, sent)
+            emitted = _peer_expected(s, sent) if _is_peer(chain) else _floor_expected(s, sent)
             lost_in = 0
         client.send(f"end {emitted}")
         result = client.expect_json("outputs", 60.0)
@@ -247,8 +282,10 @@ def _block(
         producer.stop(signal.SIGTERM, 5.0)
         with np.load(d / "ages.npz") as z:
             ages, hops = z["age_ms"], z["hop_ms"]
-        # Windowed work (decode, band power) starts emitting once its 1 s window is full.
-        emitting_s = max(0.1, wall - (1.0 if s.work in ("decode", "wearable") else 0.0))
+        # Windowed work (decode, band power) starts emitting once its 1 s window is full
+        # (a peer's was filled by the prime).
+        fills = s.work in ("decode", "wearable") and not _is_peer(chain)
+        emitting_s = max(0.1, wall - (1.0 if fills else 0.0))
         skip = int(WARMUP_S * ages.size / emitting_s)
         skip_hops = int(WARMUP_S * hops.size / emitting_s)
         block = Block(
@@ -411,9 +448,11 @@ def run_scenario(
         ("floor", _chain_floor),
     ]
     peer_blocks: dict[str, Sequence[Block]] | None = None
-    if opts.peers and s.work == "relay":
+    if opts.peers and s.work in PEER_WORKS:
+        from bci_bridge.bench_extras.peers import available_peers  # only for --peers
+
         peer_blocks = {}
-        for name, prefix in available_peers().items():
+        for name, prefix in available_peers(s.work).items():
             chains.append((name, _chain_peer(prefix)))
             peer_blocks[name] = []
     got: Blocks = {name: list((prior or {}).get(name, [])) for name, _ in chains}
@@ -440,6 +479,10 @@ def run_scenario(
     summary = summarise(s, got["bci-bridge"], got["floor"], peer_blocks, errors)
     summary["topology"] = {
         **s.topology,
-        **{name: "peer relay: LSL in -> LSL out (benchmarks/peers)" for name in peer_blocks or {}},
+        **{
+            name: f"peer, one process (plus its helpers): LSL in -> {s.work} -> LSL out "
+            "(benchmarks/peers)"
+            for name in peer_blocks or {}
+        },
     }
     return summary, ages, got

@@ -93,7 +93,12 @@ def add_parser(sub: Any) -> None:
         f"up to N times, pooled with the first ones (default: {RETRIES}; 0 with --ci, where an "
         "undecided timing passes anyway)",
     )
-    p.add_argument("--peers", action="store_true", help="also run the installed relay peers")
+    p.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run the installed peers (ezmsg, Timeflux: benchmarks/peers/setup.sh) "
+        "through the relay, decode and wearable scenarios",
+    )
     p.add_argument("--duration", type=float, help="seconds per block (overrides the scenario)")
     p.add_argument("--blocks", type=int, help="blocks per chain (overrides the scenario)")
     p.add_argument(

@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(results))
     print(f"\nwrote {args.json}")
     if args.plot:
-        from bci_bridge.bench.plot import plot
+        from bci_bridge.bench_extras.plot import plot
 
         plot(results, ages, Path(args.plot))
         print(f"wrote {args.plot}")

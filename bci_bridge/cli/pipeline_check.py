@@ -14,7 +14,10 @@ without any stream:
   channels; so the model is loaded, its declared input checked against the stream, channel
   names and rate against the manifest, and filter bands against the Nyquist frequency;
 - a model whose stream cannot be known is still loaded and checked on its own (missing,
-  empty or corrupt file, a non-float input, a wrong rank or batch).
+  empty or corrupt file, a non-float input, a wrong rank or batch);
+- the load the nodes put on the runtime's thread (:mod:`runtime.cost_model`), measured as at
+  prepare, when every input's stream is known (from a manifest, or ``--assume-input``): more
+  than ``[pipeline] max_load`` is a problem, as it is at prepare.
 
 Each problem is one line naming the file and the node or key.
 """
@@ -33,6 +36,7 @@ from bci_bridge.curve_config import transport_problems
 from bci_bridge.endpoints import bind, check_endpoint
 from bci_bridge.errors import BciBridgeError, ConfigError
 from bci_bridge.stream import StreamInfo
+from runtime.cost_model import estimate_load
 from runtime.fan_in import combined_info
 
 __all__ = ["check_pipeline"]
@@ -41,7 +45,10 @@ _FLOAT_INPUT = "tensor(float)"
 
 
 def check_pipeline(
-    pipeline: PipelineConfig, *, insecure: bool = False
+    pipeline: PipelineConfig,
+    assume: tuple[int, float] | None = None,
+    *,
+    insecure: bool = False,
 ) -> tuple[list[str], list[str]]:
     """Check a loaded pipeline without data.
 
@@ -49,6 +56,10 @@ def check_pipeline(
     ----------
     pipeline : PipelineConfig
         The validated pipeline.
+    assume : (int, float), optional
+        ``(channels, rate in Hz)`` of every input whose stream no manifest tells
+        (``run --check --assume-input CHANNELSxHZ``): its modules are prepared on it and the
+        load is estimated.
     insecure : bool
         ``run --insecure``: plain TCP off loopback is allowed.
 
@@ -84,14 +95,22 @@ def check_pipeline(
     finally:
         ctx.term()
     infos: dict[str, StreamInfo | None] = {}
+    combined: dict[str, StreamInfo] = {}  # fan-in nodes' sources side by side
     for inp in pipeline.inputs:
         info = _assumed_info(pipeline, inp.name, inp.stream)
-        infos[inp.name] = info
-        if info is not None:
+        if info is None and assume is not None:
+            channels, rate = assume
+            names = tuple(f"ch{i}" for i in range(channels))
+            info = StreamInfo(name=inp.stream, channel_names=names, sfreq=rate)
+            notes.append(
+                f"input {inp.name!r} assumed {channels} ch at {rate:g} Hz (--assume-input)"
+            )
+        elif info is not None:
             notes.append(
                 f"input {inp.name!r} assumed {info.n_channels} ch {list(info.channel_names)} "
                 f"at {info.sfreq:g} Hz (from the model's manifest)"
             )
+        infos[inp.name] = info
     for i, node in enumerate(pipeline.nodes):
         upstream = infos.get(node.input)
         key = f"node {node.name!r}"
@@ -103,6 +122,8 @@ def check_pipeline(
                     if all(sources)
                     else None
                 )
+                if upstream is not None:
+                    combined[node.name] = upstream
             except ConfigError as exc:
                 infos[node.name] = None
                 problems.append(str(exc.within(key=f"nodes[{i}]", file=src)))
@@ -122,7 +143,37 @@ def check_pipeline(
         except Exception as exc:  # a plugin's own error type: still one line, with its node
             infos[node.name] = None
             problems.append(f"{src}: {key}: prepare() failed: {type(exc).__name__}: {exc}")
+    _check_load(pipeline, infos, combined, problems, notes)
     return problems, notes
+
+
+def _check_load(
+    pipeline: PipelineConfig,
+    infos: dict[str, StreamInfo | None],
+    combined: dict[str, StreamInfo],
+    problems: list[str],
+    notes: list[str],
+) -> None:
+    """Estimate the runtime thread's load as prepare does; a load over max_load is a problem."""
+    if pipeline.max_load <= 0:
+        notes.append("load: not checked (max_load = 0)")
+        return
+    known = {name: info for name, info in infos.items() if info is not None}
+    if len(known) < len(infos):
+        notes.append(
+            "load: not estimated: a stream is unknown without data (give --assume-input "
+            "CHANNELSxHZ); it is measured at prepare"
+        )
+        return
+    estimate = estimate_load(pipeline.nodes, known, pipeline.max_load, combined)
+    notes += [f"load: {line}" for line in estimate.describe().splitlines()]
+    if estimate.total > pipeline.max_load:
+        problems.append(
+            f"{pipeline.source}: pipeline.max_load: this pipeline cannot keep up: its nodes need "
+            f"{estimate.total:.3g} core(s) of the runtime's thread, more than max_load = "
+            f"{pipeline.max_load:g} (fixes: fewer channels, decimate first, a lighter filter, "
+            "isolate the heaviest node):\n  " + "\n  ".join(n.describe() for n in estimate.nodes)
+        )
 
 
 def _collect(problems: list[str], src: str, check: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from bci_bridge.cli.help_text import with_examples
@@ -12,7 +13,22 @@ EXAMPLES: tuple[str, ...] = (
     "bci-bridge run examples/senddata_bandpower.toml",
     "bci-bridge run decoders/demo/pipeline.toml --set inputs[0].endpoint=ipc:///tmp/eeg --check",
     "bci-bridge run examples/senddata_bandpower.toml --duration 60 --report run.json",
+    "bci-bridge run examples/senddata_bandpower.toml --check --assume-input 64x1000",
 )
+
+
+def _channels_at_rate(text: str) -> tuple[int, float]:
+    """Parse ``CHANNELSxHZ`` (e.g. ``64x250``) into (channels, rate)."""
+    channels, sep, rate = text.partition("x")
+    try:
+        n, hz = int(channels), float(rate)
+    except ValueError:
+        n, hz = 0, 0.0
+    if not sep or n < 1 or not 0 < hz < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected CHANNELSxHZ with CHANNELS >= 1 and HZ > 0, e.g. 64x250; got {text!r}"
+        )
+    return n, hz
 
 
 def add_parser(sub: Any) -> None:
@@ -63,6 +79,14 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="allow plain TCP on input, output or metrics endpoints off loopback (as "
         "insecure = true in [pipeline]); without it, those need CURVE keys in [security]",
+    )
+    p.add_argument(
+        "--assume-input",
+        type=_channels_at_rate,
+        metavar="CHANNELSxHZ",
+        help="with --check: take every input whose stream cannot be known without data to "
+        "have CHANNELS channels at HZ (e.g. 1024x30000), to prepare its modules on it and "
+        "estimate the load (what prepare refuses beyond [pipeline] max_load)",
     )
     p.add_argument(
         "--report",

@@ -23,13 +23,16 @@ def run(args: argparse.Namespace) -> int:
         # modules import, nothing more.
         from bci_bridge.cli.pipeline_check import check_pipeline
 
-        problems, notes = check_pipeline(pipeline, insecure=args.insecure)
-        for problem in problems:
+        problems, notes = check_pipeline(pipeline, assume=args.assume_input, insecure=args.insecure)
+        for problem in problems:  # a load over max_load is one, with its per-node numbers
             print(f"bci-bridge run: error: {problem}", file=sys.stderr)
         if problems:
             return 2
-        for note in notes:
-            log.info("check: %s", note)
+        for note in notes:  # the load estimate is printed: it is what --check shows
+            if note.startswith("load: "):
+                print(note)
+            else:
+                log.info("check: %s", note)
         names = " -> ".join(f"{n.name}({n.module})" for n in pipeline.nodes)
         print(f"{args.pipeline}: ok: {names}")
         return 0

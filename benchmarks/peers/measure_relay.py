@@ -8,7 +8,7 @@ Run with the project's venv (the relay runs in its own venv)::
 A producer thread pushes one stamped sample per period (64 channels of float32 by default,
 absolute schedule); ``--stamps now`` stamps each sample with ``local_clock()`` just before the
 push (as ``bci-bridge bench`` does), ``--stamps grid`` with ``t0 + k / rate`` exactly. The
-peer's relay is started from :data:`bci_bridge.bench.peers.PEERS` (peer ``floor`` runs the
+peer's relay is started from :data:`bci_bridge.bench_extras.peers.PEERS` (peer ``floor`` runs the
 hand-written floor relay of ``bci-bridge bench`` instead, to see what this machine gives right
 now); a client thread pulls its output. After ``--warmup`` seconds, for ``--duration``
 seconds, it records per output sample:
@@ -43,7 +43,7 @@ import numpy.typing as npt  # noqa: E402
 import psutil  # noqa: E402
 import pylsl  # noqa: E402
 
-from bci_bridge.bench.peers import PEERS, available_peers  # noqa: E402
+from bci_bridge.bench_extras.peers import PEERS, available_peers  # noqa: E402
 
 
 class Producer(threading.Thread):
@@ -154,8 +154,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.peer == "floor":  # the hand-written floor takes the same command line: a yardstick
         prefix: list[str] | None = [sys.executable, "-m", "bci_bridge.bench.floor", "relay"]
     else:
-        available_peers()  # imports the peer modules
-        prefix = PEERS[args.peer]()
+        available_peers("relay")  # imports the peer modules
+        prefix = PEERS[args.peer]("relay")
     if prefix is None:
         raise SystemExit(f"peer {args.peer} is not installed: run benchmarks/peers/setup.sh")
     tag = uuid.uuid4().hex[:8]
@@ -243,7 +243,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, measure, print (and optionally save) the result."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("peer", help="a key of bci_bridge.bench.peers.PEERS, or floor")
+    p.add_argument("peer", help="a key of bci_bridge.bench_extras.peers.PEERS, or floor")
     p.add_argument("--channels", type=int, default=64)
     p.add_argument("--rate", type=float, default=250.0)
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds")

@@ -5,8 +5,8 @@
 #   bash benchmarks/peers/setup.sh            # both peers
 #   bash benchmarks/peers/setup.sh ezmsg      # only one
 #
-# Idempotent: a venv that already has its marker file is left alone (delete the folder to
-# reinstall). Peers are optional; `bench --peers` runs only those whose venv exists.
+# Idempotent: a venv whose marker file holds this recipe's version is left alone (delete the
+# folder to reinstall). Peers are optional; `bench --peers` runs only those whose venv exists.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,10 +28,14 @@ print(lib[0] if lib else "")
 PY
 }
 
+# The marker holds this recipe's version: a venv made by an older recipe (without onnxruntime,
+# for the decode scenario) is made again. bci_bridge/bench_extras/peers/venv.py checks it too.
+recipe=2
+
 make_venv() {  # name, pip requirements...
     local name="$1"; shift
     local venv="$root/$name"
-    if [ -f "$venv/.bci-bridge-peer-ok" ]; then
+    if [ "$(cat "$venv/.bci-bridge-peer-ok" 2>/dev/null)" = "$recipe" ]; then
         echo "$name: already installed in $venv"
         return
     fi
@@ -46,22 +50,26 @@ make_venv() {  # name, pip requirements...
 for peer in "${peers[@]}"; do
     case "$peer" in
         timeflux)
-            make_venv timeflux "timeflux==0.17.2" "timeflux-dsp==0.3.4" "pylsl==1.16.2"
+            # timeflux-dsp 0.3.4 hands DataFrames to scipy.signal.welch, which scipy >= 1.15
+            # and pandas 3 no longer accept: pin the last pair it works with.
+            make_venv timeflux "timeflux==0.17.2" "timeflux-dsp==0.3.4" "pylsl==1.16.2" \
+                "pandas==2.3.3" "scipy==1.13.1" "onnxruntime==1.32.0"
             liblsl="$(find_liblsl)"
             if [ -z "$liblsl" ]; then
                 echo "timeflux: no liblsl found in the project's pylsl; install the project first" >&2
                 exit 1
             fi
             PYLSL_LIB="$liblsl" "$root/timeflux/bin/python" -c \
-                "import pylsl, timeflux, timeflux_dsp.nodes.filters; print('timeflux', timeflux.__version__, 'with liblsl', pylsl.library_version())"
-            touch "$root/timeflux/.bci-bridge-peer-ok"
+                "import pylsl, onnxruntime, timeflux, timeflux_dsp.nodes.filters, timeflux_dsp.nodes.spectral; print('timeflux', timeflux.__version__, 'with liblsl', pylsl.library_version())"
+            echo "$recipe" > "$root/timeflux/.bci-bridge-peer-ok"
             ;;
         ezmsg)
             # ezmsg-sigproc 3.11 requires ezmsg>=3.10.0b5, a pre-release: pin it explicitly.
-            make_venv ezmsg "ezmsg==3.10.0b5" "ezmsg-sigproc==3.11.1" "ezmsg-lsl==1.17.1"
+            make_venv ezmsg "ezmsg==3.10.0b5" "ezmsg-sigproc==3.11.1" "ezmsg-lsl==1.17.1" \
+                "onnxruntime==1.32.0"
             "$root/ezmsg/bin/python" -c \
-                "import ezmsg.core, ezmsg.sigproc.butterworthfilter, ezmsg.lsl; print('ezmsg ok')"
-            touch "$root/ezmsg/.bci-bridge-peer-ok"
+                "import onnxruntime, ezmsg.core, ezmsg.sigproc.butterworthfilter, ezmsg.sigproc.spectrum, ezmsg.lsl; print('ezmsg ok')"
+            echo "$recipe" > "$root/ezmsg/.bci-bridge-peer-ok"
             ;;
         *)
             echo "unknown peer: $peer (known: timeflux ezmsg)" >&2

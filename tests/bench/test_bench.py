@@ -18,10 +18,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from bci_bridge.bench.eegnet import build_eegnet, eegnet_path
 from bci_bridge.bench.floor import _decode_step, _wearable_step
 from bci_bridge.bench.pipelines import pipeline_toml
 from bci_bridge.bench.scenarios import SCENARIOS, pick_scenarios
+from bci_bridge.bench_extras.eegnet import build_eegnet, eegnet_path
 from bci_bridge.config import parse_pipeline
 from bci_bridge.errors import ConfigError
 
@@ -202,3 +202,19 @@ def test_floor_decode_window_is_the_last_second_of_filtered_samples(tmp_path: Pa
         want = session.run(None, {feed: window})[0][0]
         np.testing.assert_allclose(rows[k], want, rtol=1e-4, atol=1e-6)
     assert rows.shape == (n - rate + 1, 2)
+
+
+def test_a_peer_is_primed_with_a_full_window_and_then_emits_at_every_window() -> None:
+    from bci_bridge.bench.runner import _peer_expected, _prime_samples
+
+    decode, wearable = SCENARIOS["decode-64x1000"], SCENARIOS["wearable-8x250"]
+    relay = SCENARIOS["relay-64x250"]
+    assert _prime_samples(decode) == 1000  # a 1 s window
+    assert _prime_samples(wearable) == 250
+    assert _prime_samples(relay) == relay.chunk_size
+    # The prime filled the window: every later sample gives a window (decode), every 0.1 s
+    # hop one (wearable), every sample one row (relay).
+    assert _peer_expected(decode, 2000) == 2000
+    assert _peer_expected(wearable, 500) == 20
+    assert _peer_expected(wearable, 524) == 20
+    assert _peer_expected(relay, 250) == 250

@@ -1,18 +1,23 @@
-"""Launch the Timeflux relay application (``timeflux_relay.yaml``) for ``bci-bridge bench --peers``.
+"""Launch a Timeflux application of ``benchmarks/peers`` for ``bci-bridge bench --peers``.
 
 Runs in the Timeflux venv made by ``setup.sh`` (never in the project's venv)::
 
-    .venv-peers/timeflux/bin/python benchmarks/peers/timeflux_relay.py \
-        --pylsl-lib /path/to/liblsl.so --in SOURCE --out FILTERED --channels 64 --rate 250
+    .venv-peers/timeflux/bin/python benchmarks/peers/timeflux_run.py \
+        --app benchmarks/peers/timeflux_decode.yaml --pylsl-lib /path/to/liblsl.so \
+        --in SOURCE --out RESULT --channels 64 --rate 250 --model eegnet.onnx
 
 It is the ``timeflux`` command with the application file filled in from the command line:
 Timeflux renders an application as a Jinja template over the environment, so the options
-become ``BCI_RELAY_*`` variables and Timeflux's own ``main()`` runs the file. Timeflux starts
-one worker process per graph, so the relay is this process plus one worker.
+become ``BCI_PEER_*`` variables and Timeflux's own ``main()`` runs the file. Timeflux starts
+one worker process per graph, so the peer is this process plus one worker. The applications:
+``timeflux_relay.yaml`` (band-pass), ``timeflux_decode.yaml`` (band-pass, 1 s window, ONNX
+model), ``timeflux_wearable.yaml`` (band-pass, 1 s window every 0.1 s, band power); the nodes
+that Timeflux lacks are in ``timeflux_nodes.py``, importable because Python puts this
+script's folder first on ``sys.path`` (the worker is forked and inherits it).
 
 Timeflux 0.17.2 calls ``pylsl.resolve_stream``, which pylsl 1.18 removed, so its venv has
 pylsl 1.16.2, which ships no liblsl: ``--pylsl-lib`` (or ``PYLSL_LIB``) names the liblsl that
-the project's pylsl 1.18 ships. SIGTERM stops the relay like Ctrl-C does (Timeflux handles
+the project's pylsl 1.18 ships. SIGTERM stops the peer like Ctrl-C does (Timeflux handles
 only SIGINT), and the worker gets SIGTERM if this process dies, so no worker is orphaned.
 
 Timestamps: Timeflux's LSL ``Receive`` node always opens its inlet with LSL's clock-sync and
@@ -31,13 +36,20 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-APP = Path(__file__).resolve().with_name("timeflux_relay.yaml")
+HERE = Path(__file__).resolve().parent
 _PR_SET_PDEATHSIG = 1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Read the relay command line (the arguments ``bci-bridge bench`` appends, and ours)."""
+    """Read the peer command line (the arguments ``bci-bridge bench`` appends, and ours)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--app",
+        type=Path,
+        default=HERE / "timeflux_relay.yaml",
+        help="the Timeflux application to run (default: the relay)",
+    )
+    parser.add_argument("--model", default="", help="the ONNX model (decode)")
     parser.add_argument("--in", dest="source", required=True, help="LSL stream to read")
     parser.add_argument("--out", dest="sink", required=True, help="LSL outlet to create")
     parser.add_argument("--channels", type=int, required=True, help="channels of --in")
@@ -59,6 +71,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 0 < args.low < args.high < args.rate / 2:
         parser.error(f"need 0 < low < high < rate/2, got {args.low}, {args.high}, {args.rate}")
+    if not args.app.is_file():
+        parser.error(f"--app: no application file at {args.app}")
+    if "decode" in args.app.name and not Path(args.model).is_file():
+        parser.error(f"--model: no ONNX model at {args.model!r}")
     if not args.pylsl_lib or not Path(args.pylsl_lib).is_file():
         parser.error(f"--pylsl-lib: no liblsl file at {args.pylsl_lib!r}")
     return args
@@ -81,17 +97,18 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["PYLSL_LIB"] = str(Path(args.pylsl_lib).resolve())
     os.environ.update(
         {
-            "BCI_RELAY_IN": args.source,
-            "BCI_RELAY_OUT": args.sink,
-            "BCI_RELAY_CHANNELS": str(args.channels),
-            "BCI_RELAY_RATE": repr(args.rate),
-            "BCI_RELAY_LOW": repr(args.low),
-            "BCI_RELAY_HIGH": repr(args.high),
-            "BCI_RELAY_ORDER": str(args.order),
-            "BCI_RELAY_GRAPH_RATE": repr(args.graph_rate),
+            "BCI_PEER_IN": args.source,
+            "BCI_PEER_OUT": args.sink,
+            "BCI_PEER_CHANNELS": str(args.channels),
+            "BCI_PEER_RATE": repr(args.rate),
+            "BCI_PEER_LOW": repr(args.low),
+            "BCI_PEER_HIGH": repr(args.high),
+            "BCI_PEER_ORDER": str(args.order),
+            "BCI_PEER_GRAPH_RATE": repr(args.graph_rate),
+            "BCI_PEER_MODEL": str(Path(args.model).resolve()) if args.model else "",
         }
     )
-    # Timeflux logs every start-up step at INFO on the console; keep the relay quiet.
+    # Timeflux logs every start-up step at INFO on the console; keep the peer quiet.
     os.environ.setdefault("TIMEFLUX_LOG_LEVEL_CONSOLE", "WARNING")
     signal.signal(signal.SIGTERM, _interrupt)
     if sys.platform.startswith("linux"):
@@ -99,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from timeflux.timeflux import main as timeflux_main  # after PYLSL_LIB is set
 
-    sys.argv = ["timeflux", str(APP)]
+    sys.argv = ["timeflux", str(args.app.resolve())]
     timeflux_main()
 
 

@@ -1,7 +1,7 @@
-"""The Timeflux relay peer: ``benchmarks/peers/timeflux_relay.py`` in the Timeflux venv.
+"""The Timeflux peer: ``benchmarks/peers/timeflux_run.py`` in the Timeflux venv, one app per work.
 
 Timeflux 0.17.2 needs pylsl 1.16 (1.18 removed ``resolve_stream``), whose wheels ship no
-liblsl: the relay loads the liblsl that this environment's pylsl 1.18 ships, passed as
+liblsl: the launcher loads the liblsl that this environment's pylsl 1.18 ships, passed as
 ``--pylsl-lib``.
 """
 
@@ -11,8 +11,8 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from bci_bridge.bench.peer_venv import peer_python, relay_file
-from bci_bridge.bench.peers import PEERS
+from bci_bridge.bench_extras.peers import PEERS
+from bci_bridge.bench_extras.peers.venv import peer_python, peer_script
 
 __all__ = ["pylsl_liblsl", "timeflux_argv"]
 
@@ -33,16 +33,24 @@ def pylsl_liblsl() -> Path | None:
     return None
 
 
-def timeflux_argv() -> list[str] | None:
-    """Return the argv prefix that launches the Timeflux relay, or None if it is not installed."""
+def timeflux_argv(work: str = "relay") -> list[str] | None:
+    """Return the argv prefix that runs ``work`` in Timeflux, or None if it is not installed.
+
+    Parameters
+    ----------
+    work : {"relay", "decode", "wearable"}
+        The scenario's work; the application is ``benchmarks/peers/timeflux_<work>.yaml``,
+        launched by ``benchmarks/peers/timeflux_run.py``.
+    """
     python = peer_python("timeflux")
-    script = relay_file("timeflux_relay.py")
-    if python is None or script is None:
+    script = peer_script("timeflux_run.py")
+    app = peer_script(f"timeflux_{work}.yaml")
+    if python is None or script is None or app is None:
         return None
     liblsl = pylsl_liblsl()
     if liblsl is None:
         return None
-    return [str(python), str(script), "--pylsl-lib", str(liblsl)]
+    return [str(python), str(script), "--app", str(app), "--pylsl-lib", str(liblsl)]
 
 
 PEERS["timeflux"] = timeflux_argv
