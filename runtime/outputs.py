@@ -24,7 +24,7 @@ from bci_bridge.lsl import local_clock, to_lsl
 from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES, hwm_for
 from bci_bridge.session import new_session
 from bci_bridge.stream import Chunk, StreamInfo
-from bci_bridge.wire import FLAG_STALE, encode_data, encode_eos, encode_info, encode_json, send
+from bci_bridge.wire import FLAG_STALE, DataEncoder, encode_eos, encode_info, encode_json, send
 from runtime.histogram import Histogram
 
 __all__ = ["OUTPUT_FRAME_SAMPLES", "LslOutput", "Publisher", "ZmqOutput"]
@@ -108,11 +108,14 @@ class ZmqOutput:
 
     Calling the instance with a chunk sends it (hot path) and records its age (LSL clock now
     minus the newest input timestamp behind it) and how long the send took. A stale stand-in
-    (``on_overrun = "fallback"``) goes out with :data:`~bci_bridge.wire.FLAG_STALE`.
+    (``on_overrun = "fallback"``) goes out with :data:`~bci_bridge.wire.FLAG_STALE`. The
+    chunks are a node's checked outputs (:class:`~runtime.output_check.OutputCheck`), so the
+    encoder does not check them again.
     """
 
     __slots__ = (
         "_clock",
+        "_encode",
         "_info_topic",
         "_perf",
         "_send",
@@ -135,6 +138,7 @@ class ZmqOutput:
         # Each start of the runtime is a new session of its output streams.
         self.info = info.renamed(name=topic, session=new_session())
         self.session = self.info.session
+        self._encode = DataEncoder(self.topic, self.info)
         self._send = publisher.socket.send_multipart
         self._socket = publisher.socket
         self._clock = local_clock
@@ -155,12 +159,10 @@ class ZmqOutput:
         if chunk.stale:
             flags = FLAG_STALE
             self.stale += 1
-        parts = encode_data(
-            self.topic, chunk.data, ts, self.seq, self.index, now, self.session, flags=flags
-        )
-        send(self._socket, parts)
+        data = chunk.data
+        send(self._socket, self._encode(data, ts, self.seq, self.index, now, flags))
         self.seq += 1
-        self.index += chunk.n_samples
+        self.index += data.shape[0]
         self.age_ns.add((now - float(ts[-1])) * 1e9)
         self.send_ns.add(self._perf() - t0)
 

@@ -28,7 +28,7 @@ from bci_bridge.endpoints import connect
 from bci_bridge.errors import ConfigError, WireError
 from bci_bridge.lsl import local_clock
 from bci_bridge.stream import Chunk, StreamInfo
-from bci_bridge.wire import Kind, check_against, decode
+from bci_bridge.wire import Kind, check_against, decode, receive
 from runtime import emergency
 from runtime.annotations import is_onehot_markers, onehot_labels
 from runtime.histogram import Histogram
@@ -55,6 +55,8 @@ _DRAIN_FRAMES = 1000
 _DRAIN_PULLS = 64
 #: Chunks run per slice of an input's queue (see ``Runtime._run_queued``).
 _SLICE = 16
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +125,7 @@ class Runtime:
         self.abort_hook: Callable[[dict[str, Any]], None] | None = None
         self._watchdog: Watchdog | None = None
         self._routes: dict[bytes, _Route] = {}
+        self._zmq_queues: list[InputQueue] = []  # queues of the inputs read from the socket
         self._info_topics: dict[bytes, InputState] = {}
         self.publishers: dict[str, Publisher] = {}
         self.zmq_outputs: dict[str, list[ZmqOutput]] = {}
@@ -144,6 +147,8 @@ class Runtime:
                 route.lsl = LslInput(
                     state.config.stream, recover=not self.options.exit_on_eos, max_chunk=64
                 )
+            else:
+                self._zmq_queues.append(route.queue)
             self._routes[f"data.{state.config.stream}".encode()] = route
             self._info_topics[f"info.{state.config.stream}".encode()] = state
         for node in self.nodes.values():
@@ -338,7 +343,7 @@ class Runtime:
                     file=self.pipeline.source,
                 )
             try:
-                parts = sub.recv_multipart(copy=False)
+                parts = receive(sub)
             except zmq.Again:
                 continue
             self._handle(parts)
@@ -352,8 +357,9 @@ class Runtime:
         report: Callable[[dict[str, Any]], None] | None,
     ) -> None:
         opts = self.options
-        recv = sub.recv_multipart
         handle = self._handle
+        tick = self._tick_zmq
+        waiting = _waiting
         lsl_routes = self._lsl_routes()
         # The loop waits on its first input: an LSL inlet, or else the ZeroMQ socket. Then it
         # drains, without waiting, the socket and every LSL inlet, and runs what came.
@@ -379,11 +385,13 @@ class Runtime:
                 if isolated:  # wake for a frame or for an isolated node's answer
                     wait_isolated(sub, isolated, 50)
                 with contextlib.suppress(zmq.Again):
-                    parts = recv(copy=False, flags=recv_flags)
-                    self._tick_zmq()
+                    parts = receive(sub, recv_flags)
+                    tick()
                     handle(parts)
-            if zmq_inputs:
-                self._tick_zmq()
+            # Asking the socket whether more waits costs less than the zmq.Again of an empty
+            # read, and at a real-time rate a turn usually brings one frame.
+            if zmq_inputs and waiting(sub):
+                tick()
                 self._drain_zmq(sub)
             for route in others:
                 self._drain_lsl(route)
@@ -403,7 +411,7 @@ class Runtime:
                 self._publish_metrics(report)
             if now >= end:
                 break
-            if opts.exit_on_eos and all(s.ended for s in states):
+            if opts.exit_on_eos and _all_ended(states):
                 log.info("every input ended; stopping")
                 all_ended = True
                 break
@@ -472,9 +480,8 @@ class Runtime:
     def _tick_zmq(self) -> None:
         """Read the LSL clock once for the frames about to be taken off the socket."""
         now = local_clock()
-        for route in self._routes.values():
-            if route.lsl is None:
-                route.queue.now_lsl = now
+        for queue in self._zmq_queues:
+            queue.now_lsl = now
 
     def _drain_zmq(self, sub: zmq.Socket[Any], limit: int = _DRAIN_FRAMES) -> int:
         """Handle what the socket holds, at most ``limit`` frames; return how many."""
@@ -482,7 +489,7 @@ class Runtime:
         n = 0
         while n < limit:
             try:
-                handle(sub.recv_multipart(copy=False, flags=zmq.NOBLOCK))
+                handle(receive(sub, zmq.NOBLOCK))
             except zmq.Again:
                 break
             n += 1
@@ -529,7 +536,7 @@ class Runtime:
         return True
 
     def _handle(self, parts: list[Any]) -> None:
-        topic = bytes(parts[0].buffer) if parts else b""
+        topic = parts[0].bytes if parts else b""  # zmq.Frame caches its bytes
         route = self._routes.get(topic)
         if route is None:
             state = self._info_topics.get(topic)
@@ -684,3 +691,17 @@ class Runtime:
             "outputs": outputs,
             "lsl_outputs": lsl_outputs,
         }
+
+
+def _all_ended(states: list[InputState]) -> bool:
+    """Whether every input ended (a loop: each turn, 5x cheaper than ``all`` of a generator)."""
+    for state in states:  # noqa: SIM110
+        if not state.ended:
+            return False
+    return True
+
+
+def _waiting(sub: zmq.Socket[Any]) -> bool:
+    """Whether a message waits on the socket (asked without reading it)."""
+    events: int = sub.get(_EVENTS)  # type: ignore[assignment]  # an int option
+    return bool(events & _POLLIN)
