@@ -360,16 +360,14 @@ def decode(parts: Sequence[Any]) -> Frame:
     """
     if len(parts) != 4:
         raise WireError(f"expected 4 parts [topic, header, data, timestamps], got {len(parts)}")
-    # Buffers as they came (a zmq.Frame's .buffer, bytes, a memoryview): sizes in bytes from
-    # memoryview.nbytes, whatever the buffer's format; struct and numpy read raw bytes.
+    # Buffers as they came (a zmq.Frame, bytes, a memoryview), with their sizes in bytes,
+    # whatever the buffer's format; struct and numpy read raw bytes.
     p0, p1, p2, p3 = parts
-    header = _view(p1)
-    if header.nbytes != HEADER.size or not header.c_contiguous:
-        raise WireError(f"header is {header.nbytes} bytes, expected {HEADER.size}")
-    data = _view(p2)
-    stamps = _view(p3)
-    if not (data.c_contiguous and stamps.c_contiguous):
-        raise WireError("data and timestamps must be contiguous buffers")
+    header, size = _buffer(p1)
+    if size != HEADER.size:
+        raise WireError(f"header is {size} bytes, expected {HEADER.size}")
+    data, data_size = _buffer(p2)
+    stamps, stamps_size = _buffer(p3)
     magic, version, kind, code, flags, n, c, seq, index, sent, session = HEADER.unpack(header)
     if magic != MAGIC:
         raise WireError(f"bad magic {bytes(magic)!r}")
@@ -378,11 +376,13 @@ def decode(parts: Sequence[Any]) -> Frame:
     k = _KINDS.get(kind)
     if k is None:
         raise WireError(f"unknown frame kind {kind}")
-    topic_b = bytes(getattr(p0, "buffer", p0))
+    topic_b = p0.bytes if type(p0) is zmq.Frame else bytes(p0)  # a Frame caches its bytes
     if k is Kind.MARKERS:
-        return _decode_markers(topic_b, n, c, code, seq, index, sent, data, stamps, session)
+        return _decode_markers(
+            topic_b, n, c, code, seq, index, sent, data, stamps, stamps_size, session
+        )
     if k is not Kind.DATA:
-        if code != 0 or n != 0 or c != 0 or stamps.nbytes != 0:
+        if code != 0 or n != 0 or c != 0 or stamps_size != 0:
             raise WireError(f"{k.name} frame must carry no samples")
         return Frame(
             topic_b, k, seq, index, sent, "", _NO_DATA, _NO_TS, bytes(data), (), session=session
@@ -392,10 +392,10 @@ def decode(parts: Sequence[Any]) -> Frame:
         raise WireError(f"unknown dtype code {code}")
     if n == 0 or c == 0 or n > MAX_SAMPLES or c > MAX_CHANNELS:
         raise WireError(f"implausible shape ({n}, {c})")
-    if data.nbytes != n * c * dtype.itemsize:
-        raise WireError(f"data is {data.nbytes} bytes, header says {n}x{c} {dtype.name}")
-    if stamps.nbytes != 8 * n:
-        raise WireError(f"timestamps are {stamps.nbytes} bytes, header says {n} samples")
+    if data_size != n * c * dtype.itemsize:
+        raise WireError(f"data is {data_size} bytes, header says {n}x{c} {dtype.name}")
+    if stamps_size != 8 * n:
+        raise WireError(f"timestamps are {stamps_size} bytes, header says {n} samples")
     # The sizes were checked above: views of the received buffers, shaped in one call each.
     arr = np.ndarray((n, c), dtype, data)
     ts = np.ndarray((n,), _F8, stamps)
@@ -404,10 +404,24 @@ def decode(parts: Sequence[Any]) -> Frame:
     )
 
 
-def _view(part: Any) -> memoryview:
-    """Return a received part's bytes as a memoryview (a zmq.Frame's own, else a new one)."""
-    buf = getattr(part, "buffer", None)
-    return buf if type(buf) is memoryview else memoryview(part)
+def _buffer(part: Any) -> tuple[Any, int]:
+    """Return a received part as a contiguous buffer and its size in bytes.
+
+    A zmq.Frame and bytes are contiguous and ``len`` is their size: used as they are (a
+    Frame's ``.buffer`` costs a new memoryview each time). Anything else is viewed.
+
+    Raises
+    ------
+    WireError
+        If the part is not a contiguous buffer.
+    """
+    kind = type(part)
+    if kind is zmq.Frame or kind is bytes:
+        return part, len(part)
+    view = memoryview(part)
+    if not view.c_contiguous:
+        raise WireError("every part must be a contiguous buffer")
+    return view, view.nbytes
 
 
 def _decode_markers(
@@ -418,14 +432,15 @@ def _decode_markers(
     seq: int,
     index: int,
     sent: float,
-    data: memoryview,
-    stamps: memoryview,
+    data: Any,
+    stamps: Any,
+    stamps_size: int,
     session: int,
 ) -> Frame:
     if code != 0 or c != 1 or n == 0 or n > MAX_SAMPLES:
         raise WireError(f"MARKERS frame must have 1 channel and dtype 0, got {n}x{c} code {code}")
-    if stamps.nbytes != 8 * n:
-        raise WireError(f"timestamps are {stamps.nbytes} bytes, header says {n} markers")
+    if stamps_size != 8 * n:
+        raise WireError(f"timestamps are {stamps_size} bytes, header says {n} markers")
     try:
         labels = json.loads(bytes(data))
     except (ValueError, RecursionError, OverflowError) as exc:

@@ -291,10 +291,11 @@ class IsolatedNode(Node):
         kind = msg[:1]
         if kind == OUT:
             _seq, step_ns, start, n, out_seq = OUT_FMT.unpack_from(msg, 1)
-            could_start = self._started_ns  # its dispatch, or the previous step's reply
+            # Cold or warm as seen from here: idle from the previous reply to this step's
+            # dispatch, or back to back (dispatched before that reply: it started on it).
+            gap = self._started_ns - self._idle_from
             self._done()
-            # Cold or warm as seen from here: idle since the previous reply, or back to back.
-            self.count_step(step_ns, could_start - self._idle_from)
+            self.count_step(step_ns, gap)
             if n >= 0:
                 assert self._out is not None
                 data, stamps = self._out.read(start, n)

@@ -30,7 +30,7 @@ from bci_bridge.bench.children import BenchError, Child, CpuMeter
 from bci_bridge.bench.eegnet import eegnet_path
 from bci_bridge.bench.peers import available_peers
 from bci_bridge.bench.pipelines import output_node, pipeline_toml
-from bci_bridge.bench.report import Block, summarise
+from bci_bridge.bench.report import STEP_KEYS, Block, summarise
 from bci_bridge.bench.scenarios import Scenario
 from bci_bridge.errors import ConfigError
 
@@ -229,9 +229,11 @@ def _block(
         cpu, wall = meter.cores()
         sent = int(sent_info["sent"])
         stages: dict[str, Any] = {}
+        steps: dict[str, Any] = {}
         if chain == "bci-bridge":
             lost_in, emitted = _stop_bci(s, chain_procs, producer, d, stages)
             lost_in += sent - stages.pop("_received")
+            steps = stages.pop("_steps")
         else:
             emitted = _floor_expected(s, sent)
             lost_in = 0
@@ -264,6 +266,7 @@ def _block(
             samples_lost=lost,
             outputs=int(result["outputs"]),
             stages=stages,
+            steps=steps,
         )
         e = block.ages_ms
         say(
@@ -343,6 +346,7 @@ def _stop_bci(
             raise BenchError(msg)
     summary = json.loads((d / "runtime.json").read_text())
     node = summary["nodes"][output_node(s)]
+    stages["_steps"] = {name: {k: n[k] for k in STEP_KEYS} for name, n in summary["nodes"].items()}
     for name, n in summary["nodes"].items():
         stages[f"node.{name}_ms"] = n["call_ms"]
         if n["errors"]:
