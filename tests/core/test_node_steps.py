@@ -1,4 +1,4 @@
-"""A node's step times, told cold (after an idle gap) or warm (back to back), on a scripted clock."""
+"""A node's step times, told cold (after an idle gap) or warm: a scripted clock."""
 
 from __future__ import annotations
 
