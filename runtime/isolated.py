@@ -293,7 +293,7 @@ class IsolatedNode(Node):
             _seq, step_ns, start, n, out_seq = OUT_FMT.unpack_from(msg, 1)
             # Cold or warm as seen from here: idle from the previous reply to this step's
             # dispatch, or back to back (dispatched before that reply: it started on it).
-            gap = self._started_ns - self._idle_from
+            gap = self._started_ns - self.step_ended_ns
             self._done()
             self.count_step(step_ns, gap)
             if n >= 0:
@@ -329,7 +329,7 @@ class IsolatedNode(Node):
         item = self._pending.popleft()
         assert self._in is not None
         self._in.release(item.start + item.n)
-        self._started_ns = self._idle_from = self._perf()
+        self._started_ns = self.step_ended_ns = self._perf()
 
     def _on_ready(self, info: StreamInfo) -> None:
         assert self._conn is not None

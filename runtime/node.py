@@ -51,7 +51,6 @@ class Node:
     __slots__ = (
         "_budget_ns",
         "_check",
-        "_idle_from",
         "_keeps_last",
         "_last_good",
         "_perf",
@@ -70,9 +69,11 @@ class Node:
         "outputs",
         "overruns",
         "policy",
+        "prewarms",
         "restarts",
         "samples_processed",
         "sinks",
+        "step_ended_ns",
         "stepping_since",
         "stuck",
         "warm_max_ns",
@@ -96,7 +97,8 @@ class Node:
         # maximum is kept here: one histogram insert per warm step, as before the split.
         self.cold_ns = Histogram()
         self.warm_max_ns = 0.0
-        self._idle_from = -COLD_GAP_NS - 1  # when the previous step ended (perf ns)
+        self.step_ended_ns = -COLD_GAP_NS - 1  # when the previous step ended (perf ns)
+        self.prewarms = 0  # throw-away runs before expected steps (runtime.prewarm)
         self.calls = 0
         self.samples_processed = 0
         self.outputs = 0
@@ -162,7 +164,7 @@ class Node:
             out = self._step(chunk)
         except Exception as exc:  # isolated and reported by name, never swallowed
             self.stepping_since = 0
-            self._idle_from = perf()
+            self.step_ended_ns = perf()
             self._failed(ModuleStepError(self.name, exc), exc)
             return None
         self.stepping_since = 0
@@ -170,11 +172,11 @@ class Node:
         dt = t1 - t0
         self.calls += 1
         self.call_ns.add(dt)
-        if t0 - self._idle_from > COLD_GAP_NS:
+        if t0 - self.step_ended_ns > COLD_GAP_NS:
             self.cold_ns.add(dt)
         elif dt > self.warm_max_ns:
             self.warm_max_ns = dt
-        self._idle_from = t1
+        self.step_ended_ns = t1
         if dt > self._budget_ns:
             self.overruns += 1
             self.policy.overrun(dt, self.overruns)
@@ -217,6 +219,24 @@ class Node:
             for sink in self.sinks:
                 sink(Chunk(row, stamp, last.seq, stale=True))
             self.policy.stood_in()
+
+    def prewarm(self) -> None:
+        """Run the module's ``prewarm()``: a throw-away run that leaves its state as it was.
+
+        Not a step: not timed, not a call; counted in ``prewarms`` (see :mod:`runtime.prewarm`).
+        An exception is the node's error, as in a step.
+        """
+        if self.disabled:
+            return
+        self.stepping_since = self._perf()  # a prewarm that hangs is the watchdog's, as a step
+        try:
+            self.module.prewarm()
+        except Exception as exc:  # isolated and reported by name, like step()
+            self.stepping_since = 0
+            self._failed(ModuleStepError(self.name, exc), exc)
+            return
+        self.stepping_since = 0
+        self.prewarms += 1
 
     def markers(self, labels: tuple[str, ...], timestamps: Any) -> None:
         """Hand markers to the module's ``on_markers``; pass on what it emits at once."""
@@ -287,6 +307,7 @@ class Node:
             "step_us": _step_us(self.call_ns),
             "step_us_cold": _step_us(self.cold_ns),
             "step_us_warm": _step_us(self.warm_ns),
+            "prewarms": self.prewarms,
             "stuck": self.stuck,
             "call_ms": self.call_ns.summary_ms(),
             "module_stats": self._module_stats(),

@@ -40,6 +40,7 @@ from runtime.isolated import wait as wait_isolated
 from runtime.lsl_input import LslInput
 from runtime.node import Node
 from runtime.outputs import LslOutput, Publisher, ZmqOutput
+from runtime.prewarm import Prewarmer
 from runtime.recording import InputTap, PipelineRecording
 from runtime.stages import merged, output_stages, path_to
 from runtime.watchdog import Watchdog
@@ -55,6 +56,8 @@ _DRAIN_FRAMES = 1000
 _DRAIN_PULLS = 64
 #: Chunks run per slice of an input's queue (see ``Runtime._run_queued``).
 _SLICE = 16
+#: The longest the loop waits for input before it looks at stop, metrics and the rest, ms.
+_WAIT_MS = 50
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
@@ -249,7 +252,7 @@ class Runtime:
         sub = self._ctx.socket(zmq.SUB)
         sub.setsockopt(zmq.RCVHWM, 100_000)
         sub.setsockopt(zmq.LINGER, 0)
-        sub.setsockopt(zmq.RCVTIMEO, 50)
+        sub.setsockopt(zmq.RCVTIMEO, _WAIT_MS)
         try:
             # Outputs are bound first so that a client can be connected before data flows.
             for out in self.pipeline.outputs:
@@ -376,14 +379,19 @@ class Runtime:
         recording = self.recording
         all_ended = False
         isolated = self.isolated
-        recv_flags = zmq.NOBLOCK if isolated else 0
+        prewarm = Prewarmer(list(self.nodes.values()))
+        # With isolated nodes or prewarms the loop waits on a poll, then reads without blocking.
+        recv_flags = zmq.NOBLOCK if isolated or prewarm else 0
         while not stop.is_set():
+            wait_ms = prewarm.run_due(_WAIT_MS) if prewarm else _WAIT_MS
             if primary is not None:
-                pull(primary, 0.05)
+                pull(primary, wait_ms / 1e3)
                 self._drain_lsl(primary)
             else:
                 if isolated:  # wake for a frame or for an isolated node's answer
-                    wait_isolated(sub, isolated, 50)
+                    wait_isolated(sub, isolated, wait_ms)
+                elif prewarm:  # wake for a frame or for the next prewarm
+                    sub.poll(wait_ms)
                 with contextlib.suppress(zmq.Again):
                     parts = receive(sub, recv_flags)
                     tick()
