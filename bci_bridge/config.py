@@ -34,6 +34,8 @@
     markers = "cues"                # optional: a marker input delivered to the module's on_markers
     isolation = "inline"            # inline | process: run the module in its own worker process
     deadline_ms = 200.0             # process only: kill and restart a step this late
+    prewarm_ms = 2.0                # a throw-away run this long before each expected step
+                                    # (low-rate modules with prewarm(); see runtime/prewarm.py)
     params = { low = 8.0, high = 30.0 }
 
     [[outputs]]
@@ -101,6 +103,7 @@ _NODE_KEYS = {
     "inputs",
     "align_tolerance_ms",
     "align_max_mb",
+    "prewarm_ms",
 }
 Isolation = Literal["inline", "process"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -151,6 +154,7 @@ class NodeConfig:
     inputs: tuple[str, ...] = ()
     align_tolerance_ms: float | None = None
     align_max_mb: float = 1.0
+    prewarm_ms: float = 0.0  # 0: no prewarm
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -436,6 +440,7 @@ def parse_pipeline(
                 markers=markers,
                 max_overruns=max_overruns,
                 reenable_s=reenable_s,
+                prewarm_ms=_prewarm_ms(t, key, plugin, module),
                 **_isolation(t, key),
                 **fan_in,
             )
@@ -575,6 +580,22 @@ def _fan_in(t: Mapping[str, Any], key: str, known: Mapping[str, str]) -> dict[st
         "align_tolerance_ms": tolerance,
         "align_max_mb": _positive(t, "align_max_mb", key, 1.0),
     }
+
+
+def _prewarm_ms(t: Mapping[str, Any], key: str, plugin: type[Any], module: str) -> float:
+    """Read a node's ``prewarm_ms`` (see :mod:`runtime.prewarm`); 0 when not given."""
+    if "prewarm_ms" not in t:
+        return 0.0
+    value = _positive_ms(t["prewarm_ms"], f"{key}.prewarm_ms")
+    if not callable(getattr(plugin, "prewarm", None)):
+        raise ConfigError(
+            f"module {module!r} cannot be prewarmed (it has no prewarm method: a throw-away run "
+            "that leaves its state as it was)",
+            key=f"{key}.prewarm_ms",
+        )
+    if t.get("isolation", "inline") != "inline":
+        raise ConfigError("applies only with isolation = 'inline'", key=f"{key}.prewarm_ms")
+    return value
 
 
 def _resolve_paths(config_cls: type[Any], params: dict[str, Any], base_dir: Path | None) -> None:

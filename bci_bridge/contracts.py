@@ -72,7 +72,9 @@ class Module(Protocol):
     Optional: ``on_markers(labels, timestamps) -> Chunk | None`` receives the markers of the
     input named by the node's ``markers`` key and may emit at once what they complete (see
     :mod:`decoders.epoch`); ``stats() -> dict`` returns counters the runtime adds to the
-    node's report.
+    node's report; ``prewarm() -> None`` runs the module once on its own buffers, leaving its
+    state and every later output as they were, so that a low-rate node's next step finds its
+    code and data in the CPU's caches (a node's ``prewarm_ms``, :mod:`runtime.prewarm`).
     """
 
     Config: ClassVar[type[Any]]

@@ -212,4 +212,4 @@ class Chunk:
     @property
     def n_samples(self) -> int:
         """Number of samples (rows)."""
-        return int(self.data.shape[0])
+        return len(self.data)

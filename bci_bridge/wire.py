@@ -62,6 +62,7 @@ __all__ = [
     "HEADER",
     "MAGIC",
     "WIRE_VERSION",
+    "DataEncoder",
     "Frame",
     "Kind",
     "check_against",
@@ -71,6 +72,7 @@ __all__ = [
     "encode_info",
     "encode_json",
     "encode_markers",
+    "receive",
     "send",
 ]
 
@@ -208,6 +210,75 @@ def encode_data(
     return [topic, header, data, timestamps]
 
 
+class DataEncoder:
+    """Encode the ``DATA`` frames of one stream whose arrays were checked against its info.
+
+    :func:`encode_data` checks every array it is given; a runtime output's chunks were checked
+    already (dtype, shape, timestamps: :class:`runtime.output_check.OutputCheck`), so this
+    encoder, built once per stream, checks only what that check leaves open (the arrays'
+    layout and the dtype object) and packs the header. Anything else goes the long way,
+    through :func:`encode_data`, so a frame is never mislabelled.
+
+    Parameters
+    ----------
+    topic : bytes
+        The frames' topic.
+    info : StreamInfo
+        The stream: its dtype and channel count are the header's; its session is stamped.
+    """
+
+    __slots__ = ("_code", "_dtype", "_n_channels", "_row_shape", "session", "topic")
+
+    def __init__(self, topic: bytes, info: StreamInfo) -> None:
+        self.topic = topic
+        self.session = info.session
+        self._n_channels = info.n_channels
+        self._row_shape = (info.n_channels,)
+        code = DTYPE_CODES.get(info.dtype, 0)
+        # On a big-endian machine the native dtype is not the wire's: the long way, always.
+        native = bool(code) and info.np_dtype == _CODE_DTYPES[code] and info.np_dtype.isnative
+        self._dtype: np.dtype[Any] | None = info.np_dtype if native else None
+        self._code = code
+
+    def __call__(
+        self,
+        data: npt.NDArray[Any],
+        timestamps: npt.NDArray[np.float64],
+        seq: int,
+        sample_index: int,
+        sent_time: float,
+        flags: int = 0,
+    ) -> list[Any]:
+        """Return the four parts of one frame (see :func:`encode_data`; arrays not copied)."""
+        shape = data.shape
+        if (
+            data.dtype is self._dtype
+            and timestamps.dtype is _F8
+            and shape[1:] == self._row_shape
+            and timestamps.shape == shape[:1]
+            and shape[0]
+            and data.flags.c_contiguous
+            and timestamps.flags.c_contiguous
+        ):
+            head = HEADER.pack(
+                MAGIC,
+                WIRE_VERSION,
+                _DATA,
+                self._code,
+                flags,
+                shape[0],
+                self._n_channels,
+                seq,
+                sample_index,
+                sent_time,
+                self.session,
+            )
+            return [self.topic, head, data, timestamps]
+        return encode_data(
+            self.topic, data, timestamps, seq, sample_index, sent_time, self.session, flags=flags
+        )
+
+
 def encode_info(topic: bytes, info: StreamInfo, sent_time: float) -> list[bytes]:
     """Encode a stream description for ``info.<stream>`` (its session in the header too)."""
     head = _header(Kind.INFO, 0, 0, 0, 0, 0, sent_time, session=info.session)
@@ -289,16 +360,14 @@ def decode(parts: Sequence[Any]) -> Frame:
     """
     if len(parts) != 4:
         raise WireError(f"expected 4 parts [topic, header, data, timestamps], got {len(parts)}")
-    # Buffers as they came (a zmq.Frame's .buffer, bytes, a memoryview): sizes in bytes from
-    # memoryview.nbytes, whatever the buffer's format; struct and numpy read raw bytes.
+    # Buffers as they came (a zmq.Frame, bytes, a memoryview), with their sizes in bytes,
+    # whatever the buffer's format; struct and numpy read raw bytes.
     p0, p1, p2, p3 = parts
-    header = memoryview(getattr(p1, "buffer", p1))
-    if header.nbytes != HEADER.size or not header.c_contiguous:
-        raise WireError(f"header is {header.nbytes} bytes, expected {HEADER.size}")
-    data = memoryview(getattr(p2, "buffer", p2))
-    stamps = memoryview(getattr(p3, "buffer", p3))
-    if not (data.c_contiguous and stamps.c_contiguous):
-        raise WireError("data and timestamps must be contiguous buffers")
+    header, size = _buffer(p1)
+    if size != HEADER.size:
+        raise WireError(f"header is {size} bytes, expected {HEADER.size}")
+    data, data_size = _buffer(p2)
+    stamps, stamps_size = _buffer(p3)
     magic, version, kind, code, flags, n, c, seq, index, sent, session = HEADER.unpack(header)
     if magic != MAGIC:
         raise WireError(f"bad magic {bytes(magic)!r}")
@@ -307,11 +376,13 @@ def decode(parts: Sequence[Any]) -> Frame:
     k = _KINDS.get(kind)
     if k is None:
         raise WireError(f"unknown frame kind {kind}")
-    topic_b = bytes(getattr(p0, "buffer", p0))
+    topic_b = p0.bytes if type(p0) is zmq.Frame else bytes(p0)  # a Frame caches its bytes
     if k is Kind.MARKERS:
-        return _decode_markers(topic_b, n, c, code, seq, index, sent, data, stamps, session)
+        return _decode_markers(
+            topic_b, n, c, code, seq, index, sent, data, stamps, stamps_size, session
+        )
     if k is not Kind.DATA:
-        if code != 0 or n != 0 or c != 0 or stamps.nbytes != 0:
+        if code != 0 or n != 0 or c != 0 or stamps_size != 0:
             raise WireError(f"{k.name} frame must carry no samples")
         return Frame(
             topic_b, k, seq, index, sent, "", _NO_DATA, _NO_TS, bytes(data), (), session=session
@@ -321,15 +392,36 @@ def decode(parts: Sequence[Any]) -> Frame:
         raise WireError(f"unknown dtype code {code}")
     if n == 0 or c == 0 or n > MAX_SAMPLES or c > MAX_CHANNELS:
         raise WireError(f"implausible shape ({n}, {c})")
-    if data.nbytes != n * c * dtype.itemsize:
-        raise WireError(f"data is {data.nbytes} bytes, header says {n}x{c} {dtype.name}")
-    if stamps.nbytes != 8 * n:
-        raise WireError(f"timestamps are {stamps.nbytes} bytes, header says {n} samples")
-    arr = np.frombuffer(data, dtype=dtype).reshape(n, c)
-    ts = np.frombuffer(stamps, dtype=_F8)
+    if data_size != n * c * dtype.itemsize:
+        raise WireError(f"data is {data_size} bytes, header says {n}x{c} {dtype.name}")
+    if stamps_size != 8 * n:
+        raise WireError(f"timestamps are {stamps_size} bytes, header says {n} samples")
+    # The sizes were checked above: views of the received buffers, shaped in one call each.
+    arr = np.ndarray((n, c), dtype, data)
+    ts = np.ndarray((n,), _F8, stamps)
     return Frame(
         topic_b, k, seq, index, sent, _CODE_NAMES[code], arr, ts, _EMPTY, (), flags, session
     )
+
+
+def _buffer(part: Any) -> tuple[Any, int]:
+    """Return a received part as a contiguous buffer and its size in bytes.
+
+    A zmq.Frame and bytes are contiguous and ``len`` is their size: used as they are (a
+    Frame's ``.buffer`` costs a new memoryview each time). Anything else is viewed.
+
+    Raises
+    ------
+    WireError
+        If the part is not a contiguous buffer.
+    """
+    kind = type(part)
+    if kind is zmq.Frame or kind is bytes:
+        return part, len(part)
+    view = memoryview(part)
+    if not view.c_contiguous:
+        raise WireError("every part must be a contiguous buffer")
+    return view, view.nbytes
 
 
 def _decode_markers(
@@ -340,14 +432,15 @@ def _decode_markers(
     seq: int,
     index: int,
     sent: float,
-    data: memoryview,
-    stamps: memoryview,
+    data: Any,
+    stamps: Any,
+    stamps_size: int,
     session: int,
 ) -> Frame:
     if code != 0 or c != 1 or n == 0 or n > MAX_SAMPLES:
         raise WireError(f"MARKERS frame must have 1 channel and dtype 0, got {n}x{c} code {code}")
-    if stamps.nbytes != 8 * n:
-        raise WireError(f"timestamps are {stamps.nbytes} bytes, header says {n} markers")
+    if stamps_size != 8 * n:
+        raise WireError(f"timestamps are {stamps_size} bytes, header says {n} markers")
     try:
         labels = json.loads(bytes(data))
     except (ValueError, RecursionError, OverflowError) as exc:
@@ -376,6 +469,11 @@ def _decode_markers(
 
 
 _MORE = int(zmq.SNDMORE)
+_DATA = int(Kind.DATA)
+#: pyzmq's send without the wrapper that ``zmq.Socket`` puts over it for routing ids and groups
+#: (which a frame never uses): a quarter of the cost of a part. ``zmq.Socket`` subclasses this
+#: backend class; tests/core/test_wire.py fails loudly if an upgrade changes that.
+_put = zmq.backend.Socket.send
 #: Below this many bytes a copy is cheaper than tracking a zero-copy buffer (pyzmq's default).
 _COPY_BELOW = 65536
 
@@ -386,12 +484,39 @@ def send(socket: zmq.Socket[Any], parts: Sequence[Any]) -> None:
     Arrays of ``_COPY_BELOW`` bytes or more are sent without a copy (the caller must not
     modify them afterwards); smaller ones are copied, which is cheaper than tracking them.
     """
-    put = socket.send
-    put(parts[0], _MORE)
-    put(parts[1], _MORE)
+    put = _put
+    put(socket, parts[0], _MORE)
+    put(socket, parts[1], _MORE)
     data, stamps = parts[2], parts[3]
-    put(data, _MORE, copy=_nbytes(data) < _COPY_BELOW)
-    put(stamps, 0, copy=_nbytes(stamps) < _COPY_BELOW)
+    put(socket, data, _MORE, _nbytes(data) < _COPY_BELOW)
+    put(socket, stamps, 0, _nbytes(stamps) < _COPY_BELOW)
+
+
+def receive(socket: zmq.Socket[Any], flags: int = 0) -> list[Any]:
+    """Receive one message's parts without copies: like ``recv_multipart(copy=False)``, leaner.
+
+    Each part's ``more`` flag says whether another follows (pyzmq's ``recv_multipart`` asks
+    the socket for ``RCVMORE`` after each part instead, several times the cost per frame).
+
+    Parameters
+    ----------
+    socket : zmq.Socket
+        The socket to read.
+    flags : int
+        ``zmq.NOBLOCK`` to raise ``zmq.Again`` at once when no message is waiting; else 0.
+
+    Returns
+    -------
+    list of zmq.Frame
+        Every part of the message (a multipart message is delivered whole or not at all).
+    """
+    recv = socket.recv
+    part = recv(flags, copy=False)
+    parts = [part]
+    while part.more:
+        part = recv(0, copy=False)
+        parts.append(part)
+    return parts
 
 
 def _nbytes(part: Any) -> int:

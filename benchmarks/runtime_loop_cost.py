@@ -1,4 +1,4 @@
-"""Runtime CPU per frame: the loop, queue, policy and output check around one cheap node.
+r"""Runtime CPU per frame: the loop, queue, policy and output check around one cheap node.
 
 A publisher here plays the bridge and sends N one-sample frames of 8 float32 channels (a
 wearable's stream) over ipc as fast as the runtime takes them; the runtime runs one band-pass
@@ -9,6 +9,13 @@ checkouts to compare them::
     LSLAPICFG=bci_bridge/lsl_api.cfg .venv/bin/python benchmarks/runtime_loop_cost.py 20000
     LSLAPICFG=bci_bridge/lsl_api.cfg PYTHONPATH=/path/to/other/checkout \\
         .venv/bin/python benchmarks/runtime_loop_cost.py 20000
+
+Frames go in bursts of 50 (then 1 ms for the runtime to catch up), so most turns of the
+runtime's loop find several frames. A second argument sets the burst: ``1`` sends one frame
+per 0.5 ms, so that each turn finds one frame, as at a real-time rate, and the cost per turn
+of the loop counts in full::
+
+    LSLAPICFG=bci_bridge/lsl_api.cfg .venv/bin/python benchmarks/runtime_loop_cost.py 5000 1
 """
 
 from __future__ import annotations
@@ -33,16 +40,16 @@ from bci_bridge.wire import encode_data, encode_eos, encode_info
 from runtime.runner import Runtime, RuntimeOptions
 
 
-def main(n: int) -> None:
-    """Send ``n`` frames through a one-node runtime; print its CPU per frame."""
+def main(n: int, burst: int = 50) -> None:
+    """Send ``n`` frames, ``burst`` at a time, through a one-node runtime; print CPU per frame."""
     d = Path(tempfile.mkdtemp(prefix="loop-", dir="/tmp"))
     try:
-        _measure(n, d)
+        _measure(n, d, burst)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def _measure(n: int, d: Path) -> None:
+def _measure(n: int, d: Path, burst: int) -> None:
     info = StreamInfo(name="eeg", channel_names=tuple(f"c{i}" for i in range(8)), sfreq=250.0)
     path = d / "p.toml"
     path.write_text(
@@ -88,8 +95,10 @@ def _measure(n: int, d: Path) -> None:
     stamps = local_clock() + np.arange(n) / 250.0
     for i in range(n):
         pub.send_multipart(encode_data(b"data.eeg", data[i : i + 1], stamps[i : i + 1], i, i, 0))
-        if i % 50 == 0:
-            time.sleep(0.001)  # a burst of 50, then let the runtime catch up
+        if burst == 1:
+            time.sleep(0.0005)  # one frame per turn of the runtime's loop
+        elif i % burst == 0:
+            time.sleep(0.001)  # a burst, then let the runtime catch up
     pub.send_multipart(encode_eos(b"data.eeg", n, n, 0.0))
     thread.join()
     pub.close()
@@ -97,9 +106,13 @@ def _measure(n: int, d: Path) -> None:
     calls = s["nodes"]["bandpass"]["calls"]
     per_frame_us = result["cpu_s"] / n * 1e6
     print(
-        f"frames {n}, received {s['samples_received']}, calls {calls}, {per_frame_us:.1f} us/frame"
+        f"frames {n} (bursts of {burst}), received {s['samples_received']}, calls {calls}, "
+        f"{per_frame_us:.1f} us/frame"
     )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20000)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 20000,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 50,
+    )

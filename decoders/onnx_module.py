@@ -286,6 +286,18 @@ class OnnxModule:
         np.copyto(y, bound.y)
         return Chunk(y, chunk.timestamps, chunk.seq)
 
+    def prewarm(self) -> None:
+        """Run the model once on its bound buffers, output discarded (see runtime.prewarm).
+
+        The input buffer holds the last input (zeros before any) and every step writes the
+        input buffer before it runs and reads the output buffer after: nothing a step returns
+        changes. A low-rate decoder's step then finds onnxruntime's code and data in the
+        CPU's caches.
+        """
+        bound = self._bound
+        assert bound is not None, "prepare() first"
+        bound.run()
+
     def _scale(self, chunk: Chunk, factors: npt.NDArray[np.float32]) -> Chunk:
         """Multiply the chunk by the unit factors into the preallocated float32 buffer.
 

@@ -83,6 +83,7 @@ class SosFilter:
         "_reprime",
         "_sos",
         "_state",
+        "_state_flat",
         "_zi_unit",
         "state_resets",
     )
@@ -95,6 +96,7 @@ class SosFilter:
         self._sos: _F64 = np.empty((0, 6))
         self._zi_unit: _F64 = np.empty((0, 2))
         self._state: _F64 = np.empty((0, 0, 2))
+        self._state_flat: _F64 = self._state.reshape(-1)
         self._buf: _F64 = np.empty(0)
         self._reprime: npt.NDArray[np.intp] | None = None
         self.state_resets = 0
@@ -119,6 +121,10 @@ class SosFilter:
         n_channels = info.n_channels
         self._n_channels = n_channels
         self._state = np.zeros((n_channels, self._sos.shape[0], 2))
+        # The state's finiteness check: its sum of squares (a dot product, a third of the cost
+        # of a sum) is finite unless a value is NaN or infinite (or above 1e154: then the full
+        # check in _reset_nonfinite finds nothing to reset).
+        self._state_flat = self._state.reshape(-1)
         # Room for one second of samples; a bigger chunk grows it once (see _work).
         self._buf = np.empty(n_channels * max(1, math.ceil(info.sfreq)))
         self._primed = False
@@ -164,7 +170,7 @@ class SosFilter:
             self._state[bad] = self._zi_unit * x[bad, 0, None, None]
             self._reprime = None
         self._kernel(self._sos, x, self._state)
-        if not math.isfinite(self._state.sum()):
+        if not math.isfinite(self._state_flat.dot(self._state_flat)):
             self._reset_nonfinite()
         # astype always copies: the output must not alias the scratch buffer (for one sample,
         # x.T is already contiguous and ascontiguousarray would return a view of it).

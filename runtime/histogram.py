@@ -15,6 +15,7 @@ _DECADES = 9  # up to 100 s
 _N_BUCKETS = _PER_DECADE * _DECADES + 2
 _LAST = _N_BUCKETS - 1
 _log10 = math.log10
+_OFFSET = _log10(_LOW_NS) * _PER_DECADE - 1.0
 
 
 class Histogram:
@@ -42,12 +43,10 @@ class Histogram:
 
     def add(self, ns: float) -> None:
         """Record one duration, in nanoseconds."""
-        if ns <= _LOW_NS:
-            i = 0
-        else:
-            i = int(_log10(ns / _LOW_NS) * _PER_DECADE) + 1
-            if i > _LAST:
-                i = _LAST
+        # Bucket 1 + floor(log10(ns / _LOW_NS) * _PER_DECADE), with the constants folded in.
+        i = int(_log10(ns) * _PER_DECADE - _OFFSET) if ns > _LOW_NS else 0
+        if i > _LAST:
+            i = _LAST
         self._buckets[i] += 1
         self.count += 1
         self.sum_ns += ns
@@ -60,6 +59,23 @@ class Histogram:
         self.count += other.count
         self.sum_ns += other.sum_ns
         self.max_ns = max(self.max_ns, other.max_ns)
+
+    def without(self, other: Histogram, *, max_ns: float) -> Histogram:
+        """Return this histogram less ``other``'s counts (a subset of this one's values).
+
+        Parameters
+        ----------
+        other : Histogram
+            Values that were added to both (each bucket count at most this one's).
+        max_ns : float
+            The exact maximum of what remains (a difference cannot tell it).
+        """
+        out = Histogram()
+        out._buckets = [a - b for a, b in zip(self._buckets, other._buckets, strict=True)]
+        out.count = self.count - other.count
+        out.sum_ns = self.sum_ns - other.sum_ns if out.count else 0.0
+        out.max_ns = max_ns if out.count else 0.0
+        return out
 
     def percentile(self, q: float) -> float:
         """Return the ``q``-th percentile (0-100) in nanoseconds; NaN when empty."""

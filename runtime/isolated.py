@@ -291,14 +291,11 @@ class IsolatedNode(Node):
         kind = msg[:1]
         if kind == OUT:
             _seq, step_ns, start, n, out_seq = OUT_FMT.unpack_from(msg, 1)
+            # Cold or warm as seen from here: idle from the previous reply to this step's
+            # dispatch, or back to back (dispatched before that reply: it started on it).
+            gap = self._started_ns - self.step_ended_ns
             self._done()
-            self.calls += 1
-            self.call_ns.add(step_ns)
-            if step_ns > self._budget_ns:
-                self.overruns += 1
-                self.policy.overrun(step_ns, self.overruns)
-            elif self.policy.behind:
-                self.policy.on_time()
+            self.count_step(step_ns, gap)
             if n >= 0:
                 assert self._out is not None
                 data, stamps = self._out.read(start, n)
@@ -332,7 +329,7 @@ class IsolatedNode(Node):
         item = self._pending.popleft()
         assert self._in is not None
         self._in.release(item.start + item.n)
-        self._started_ns = self._perf()
+        self._started_ns = self.step_ended_ns = self._perf()
 
     def _on_ready(self, info: StreamInfo) -> None:
         assert self._conn is not None

@@ -5,6 +5,12 @@ the module on each, time it, check its output, hand good outputs to the sinks an
 batch, to the nodes downstream. A module that raises, or returns a chunk that breaks the
 contract, is reported by name and isolated: that chunk produces nothing, the rest of the
 pipeline runs on. What a node does about overruns lives in :mod:`runtime.policy`.
+
+Each step's time goes into ``call_ns`` (every call, as it happened: what the budget is held
+to) and is told **cold** or **warm**: a step that starts more than :data:`COLD_GAP_NS` after
+the node's previous step ended (or the node's first) is cold: its code and data have likely
+left the CPU's caches and the core may have slowed down in between, so it can take many times
+a back-to-back step. The report shows both (``step_us_cold``, ``step_us_warm``).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from runtime.histogram import Histogram
 from runtime.output_check import OutputCheck
 from runtime.policy import Policy
 
-__all__ = ["Consumer", "Node"]
+__all__ = ["COLD_GAP_NS", "Consumer", "Node"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,10 @@ class Consumer(Protocol):
 
     def run(self, chunks: list[Chunk], /) -> None:
         """Take a batch of chunks, oldest first."""
+
+
+#: A step starting more than this long (ns) after the node's previous step ended is cold.
+COLD_GAP_NS = 5_000_000
 
 
 class Node:
@@ -58,6 +68,7 @@ class Node:
         "call_ns",
         "calls",
         "children",
+        "cold_ns",
         "config",
         "errors",
         "first_error",
@@ -67,11 +78,14 @@ class Node:
         "outputs",
         "overruns",
         "policy",
+        "prewarms",
         "restarts",
         "samples_processed",
         "sinks",
+        "step_ended_ns",
         "stepping_since",
         "stuck",
+        "warm_max_ns",
     )
 
     def __init__(self, config: NodeConfig) -> None:
@@ -88,6 +102,12 @@ class Node:
         self.children: list[Consumer] = []
         self.sinks: list[Sink] = []
         self.call_ns = Histogram()
+        # Cold steps apart; the warm ones are the rest (``call_ns`` less these), whose exact
+        # maximum is kept here: one histogram insert per warm step, as before the split.
+        self.cold_ns = Histogram()
+        self.warm_max_ns = 0.0
+        self.step_ended_ns = -COLD_GAP_NS - 1  # when the previous step ended (perf ns)
+        self.prewarms = 0  # throw-away runs before expected steps (runtime.prewarm)
         self.calls = 0
         self.samples_processed = 0
         self.outputs = 0
@@ -150,18 +170,26 @@ class Node:
                 child.run(outs)
 
     def _call(self, chunk: Chunk) -> Chunk | None:
-        self.samples_processed += chunk.n_samples
-        t0 = self.stepping_since = self._perf()
+        self.samples_processed += len(chunk.data)
+        perf = self._perf
+        t0 = self.stepping_since = perf()
         try:
             out = self._step(chunk)
         except Exception as exc:  # isolated and reported by name, never swallowed
             self.stepping_since = 0
+            self.step_ended_ns = perf()
             self._failed(ModuleStepError(self.name, exc), exc)
             return None
         self.stepping_since = 0
-        dt = self._perf() - t0
+        t1 = perf()
+        dt = t1 - t0
         self.calls += 1
         self.call_ns.add(dt)
+        if t0 - self.step_ended_ns > COLD_GAP_NS:
+            self.cold_ns.add(dt)
+        elif dt > self.warm_max_ns:
+            self.warm_max_ns = dt
+        self.step_ended_ns = t1
         if dt > self._budget_ns:
             self.overruns += 1
             self.policy.overrun(dt, self.overruns)
@@ -189,7 +217,7 @@ class Node:
             child.run([out])
 
     def _emit(self, out: Chunk) -> None:
-        self.outputs += out.n_samples
+        self.outputs += len(out.data)
         for sink in self.sinks:
             sink(out)
 
@@ -204,6 +232,24 @@ class Node:
             for sink in self.sinks:
                 sink(Chunk(row, stamp, last.seq, stale=True))
             self.policy.stood_in()
+
+    def prewarm(self) -> None:
+        """Run the module's ``prewarm()``: a throw-away run that leaves its state as it was.
+
+        Not a step: not timed, not a call; counted in ``prewarms`` (see :mod:`runtime.prewarm`).
+        An exception is the node's error, as in a step.
+        """
+        if self.disabled:
+            return
+        self.stepping_since = self._perf()  # a prewarm that hangs is the watchdog's, as a step
+        try:
+            self.module.prewarm()
+        except Exception as exc:  # isolated and reported by name, like step()
+            self.stepping_since = 0
+            self._failed(ModuleStepError(self.name, exc), exc)
+            return
+        self.stepping_since = 0
+        self.prewarms += 1
 
     def markers(self, labels: tuple[str, ...], timestamps: Any) -> None:
         """Hand markers to the module's ``on_markers``; pass on what it emits at once."""
@@ -226,16 +272,35 @@ class Node:
             self.first_error = err
             log.error("%s (further errors of this node are counted, not logged)", err, exc_info=exc)
 
+    def count_step(self, dt_ns: float, gap_ns: float) -> None:
+        """Record a step timed elsewhere (an isolated node's worker); let the policy act.
+
+        Parameters
+        ----------
+        dt_ns : float
+            How long the step took, ns.
+        gap_ns : float
+            How long the node was idle before it (since its previous step ended), ns.
+        """
+        self.calls += 1
+        self.call_ns.add(dt_ns)
+        if gap_ns > COLD_GAP_NS:
+            self.cold_ns.add(dt_ns)
+        elif dt_ns > self.warm_max_ns:
+            self.warm_max_ns = dt_ns
+        if dt_ns > self._budget_ns:
+            self.overruns += 1
+            self.policy.overrun(dt_ns, self.overruns)
+        elif self.policy.behind:
+            self.policy.on_time()
+
+    @property
+    def warm_ns(self) -> Histogram:
+        """The warm steps: every step less the cold ones (a new histogram)."""
+        return self.call_ns.without(self.cold_ns, max_ns=self.warm_max_ns)
+
     def summary(self) -> dict[str, object]:
         """Return the node's counters and call-time percentiles as a JSON-ready dict."""
-        h = self.call_ns
-        step_us: dict[str, float | int] = {"count": h.count}
-        if h.count:
-            step_us.update(
-                p50=round(h.percentile(50) / 1e3, 2),
-                p99=round(h.percentile(99) / 1e3, 2),
-                max=round(h.max_ns / 1e3, 2),
-            )
         return {
             "module": self.config.module,
             "input": self.config.input,
@@ -252,7 +317,10 @@ class Node:
             "first_error": str(self.first_error) if self.first_error else None,
             "restarts": self.restarts,
             "disabled": self.disabled,
-            "step_us": step_us,
+            "step_us": _step_us(self.call_ns),
+            "step_us_cold": _step_us(self.cold_ns),
+            "step_us_warm": _step_us(self.warm_ns),
+            "prewarms": self.prewarms,
             "stuck": self.stuck,
             "call_ms": self.call_ns.summary_ms(),
             "module_stats": self._module_stats(),
@@ -261,3 +329,15 @@ class Node:
     def _module_stats(self) -> dict[str, object] | None:
         stats = getattr(self.module, "stats", None)
         return dict(stats()) if callable(stats) else None
+
+
+def _step_us(h: Histogram) -> dict[str, float | int]:
+    """Return ``count``, and ``p50``, ``p99`` and ``max`` in microseconds if any."""
+    out: dict[str, float | int] = {"count": h.count}
+    if h.count:
+        out.update(
+            p50=round(h.percentile(50) / 1e3, 2),
+            p99=round(h.percentile(99) / 1e3, 2),
+            max=round(h.max_ns / 1e3, 2),
+        )
+    return out

@@ -56,12 +56,13 @@ class NonFiniteFilter:
         Non-finite values, over all channels.
     """
 
-    __slots__ = ("_float", "_last", "_mask", "_policy", "samples", "values")
+    __slots__ = ("_float", "_hold", "_last", "_mask", "_policy", "samples", "values")
 
     def __init__(self, policy: str, info: StreamInfo) -> None:
         if policy not in POLICIES:
             raise ValueError(f"on_nonfinite must be one of {POLICIES}, got {policy!r}")
         self._policy = policy
+        self._hold = policy == "hold"
         self._float = info.np_dtype.kind == "f"
         # The last row delivered (every value finite): what ``hold`` repeats. A copy in a
         # buffer of its own, so that no received frame is kept alive for it.
@@ -98,7 +99,7 @@ class NonFiniteFilter:
         finite = self._mask[:n]
         np.isfinite(data, out=finite)
         if np.count_nonzero(finite) == finite.size:
-            if n:
+            if n and self._hold:  # only ``hold`` repeats it
                 self._last[:] = data[n - 1]
             return data, timestamps
         return self._repair(data, timestamps, finite)

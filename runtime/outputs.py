@@ -25,10 +25,14 @@ from bci_bridge.lsl import local_clock, to_lsl
 from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES, hwm_for
 from bci_bridge.session import new_session
 from bci_bridge.stream import Chunk, StreamInfo
-from bci_bridge.wire import FLAG_STALE, encode_data, encode_eos, encode_info, encode_json, send
+from bci_bridge.wire import FLAG_STALE, DataEncoder, encode_eos, encode_info, encode_json, send
 from runtime.histogram import Histogram
 
-__all__ = ["OUTPUT_FRAME_SAMPLES", "LslOutput", "Publisher", "ZmqOutput"]
+__all__ = ["OUTPUT_FRAME_SAMPLES", "STAGE_BYTES", "LslOutput", "Publisher", "ZmqOutput"]
+
+#: Chunks of up to this many bytes go to an LSL outlet through its staging buffers.
+STAGE_BYTES = 16384
+_ONE = ctypes.c_int(1)  # lsl_push_chunk_*tnp: pushthrough
 
 #: float32 values per output frame assumed when deriving the HWM (a decoder's few classes
 #: per row, a filter's channels for a few rows): 256 values, about 1.5 KiB a frame.
@@ -123,11 +127,14 @@ class ZmqOutput:
 
     Calling the instance with a chunk sends it (hot path) and records its age (LSL clock now
     minus the newest input timestamp behind it) and how long the send took. A stale stand-in
-    (``on_overrun = "fallback"``) goes out with :data:`~bci_bridge.wire.FLAG_STALE`.
+    (``on_overrun = "fallback"``) goes out with :data:`~bci_bridge.wire.FLAG_STALE`. The
+    chunks are a node's checked outputs (:class:`~runtime.output_check.OutputCheck`), so the
+    encoder does not check them again.
     """
 
     __slots__ = (
         "_clock",
+        "_encode",
         "_info_topic",
         "_perf",
         "_send",
@@ -150,6 +157,7 @@ class ZmqOutput:
         # Each start of the runtime is a new session of its output streams.
         self.info = info.renamed(name=topic, session=new_session())
         self.session = self.info.session
+        self._encode = DataEncoder(self.topic, self.info)
         self._send = publisher.socket.send_multipart
         self._socket = publisher.socket
         self._clock = local_clock
@@ -170,12 +178,10 @@ class ZmqOutput:
         if chunk.stale:
             flags = FLAG_STALE
             self.stale += 1
-        parts = encode_data(
-            self.topic, chunk.data, ts, self.seq, self.index, now, self.session, flags=flags
-        )
-        send(self._socket, parts)
+        data = chunk.data
+        send(self._socket, self._encode(data, ts, self.seq, self.index, now, flags))
         self.seq += 1
-        self.index += chunk.n_samples
+        self.index += data.shape[0]
         self.age_ns.add((now - float(ts[-1])) * 1e9)
         self.send_ns.add(self._perf() - t0)
 
@@ -191,8 +197,11 @@ class ZmqOutput:
 class LslOutput:
     """Push a node's output chunks to an LSL outlet, each sample with its input's timestamp.
 
-    The chunk goes to liblsl in one call with one timestamp per sample, straight from the numpy
-    buffers (pylsl's ``push_chunk`` would rebuild a ctypes array of the timestamps each time).
+    The chunk goes to liblsl in one call with one timestamp per sample, from numpy buffers
+    (pylsl's ``push_chunk`` would rebuild a ctypes array of the timestamps each time). A chunk
+    of up to :data:`STAGE_BYTES` is copied into two staging buffers whose addresses are known
+    (liblsl copies what it is pushed before it returns): a copy of a small chunk costs a fifth
+    of asking numpy for the address of its arrays (``__array_interface__``, a dict each time).
     LSL has no per-sample metadata to mark a stale stand-in, so those are counted and not
     pushed: an LSL consumer only ever sees outputs the module computed.
     """
@@ -200,9 +209,14 @@ class LslOutput:
     __slots__ = (
         "_clock",
         "_dtype",
+        "_n_channels",
         "_obj",
         "_perf",
         "_push_n",
+        "_stage",
+        "_stage_ptr",
+        "_stage_ts",
+        "_stage_ts_ptr",
         "age_ns",
         "index",
         "name",
@@ -217,6 +231,12 @@ class LslOutput:
         self._dtype = lsl_info.np_dtype
         self._obj = self.outlet.obj
         self._push_n = self.outlet.do_push_chunk_n  # lsl_push_chunk_<t>tnp: per-sample stamps
+        self._n_channels = lsl_info.n_channels
+        rows = max(1, STAGE_BYTES // max(1, lsl_info.n_channels * self._dtype.itemsize))
+        self._stage = np.empty((rows, lsl_info.n_channels), self._dtype)
+        self._stage_ts = np.empty(rows, np.float64)
+        self._stage_ptr = ctypes.c_void_p(self._stage.ctypes.data)
+        self._stage_ts_ptr = ctypes.c_void_p(self._stage_ts.ctypes.data)
         self._clock = local_clock
         self._perf = time.perf_counter_ns
         self.name = name
@@ -232,21 +252,29 @@ class LslOutput:
             return
         t0 = self._perf()
         data = chunk.data
-        if data.dtype != self._dtype or not data.flags.c_contiguous:
-            data = np.ascontiguousarray(data, dtype=self._dtype)
         ts = chunk.timestamps
-        if ts.dtype != np.float64 or not ts.flags.c_contiguous:
-            ts = np.ascontiguousarray(ts, dtype=np.float64)
-        err = self._push_n(
-            self._obj,
-            ctypes.c_void_p(data.__array_interface__["data"][0]),
-            ctypes.c_ulong(data.size),
-            ctypes.c_void_p(ts.__array_interface__["data"][0]),
-            ctypes.c_int(1),
-        )
+        n = data.shape[0]
+        if n <= self._stage_ts.shape[0]:
+            np.copyto(self._stage[:n], data, casting="unsafe")
+            np.copyto(self._stage_ts[:n], ts, casting="unsafe")
+            err = self._push_n(
+                self._obj, self._stage_ptr, ctypes.c_ulong(data.size), self._stage_ts_ptr, _ONE
+            )
+        else:
+            if data.dtype != self._dtype or not data.flags.c_contiguous:
+                data = np.ascontiguousarray(data, dtype=self._dtype)
+            if ts.dtype != np.float64 or not ts.flags.c_contiguous:
+                ts = np.ascontiguousarray(ts, dtype=np.float64)
+            err = self._push_n(
+                self._obj,
+                ctypes.c_void_p(data.__array_interface__["data"][0]),
+                ctypes.c_ulong(data.size),
+                ctypes.c_void_p(ts.__array_interface__["data"][0]),
+                _ONE,
+            )
         if err:
             handle_error(err)
-        self.index += chunk.n_samples
+        self.index += n
         self.age_ns.add((self._clock() - float(ts[-1])) * 1e9)
         self.send_ns.add(self._perf() - t0)
 

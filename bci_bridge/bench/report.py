@@ -28,8 +28,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+#: Per node, the step costs the bench keeps from the runtime's report (``--report``): every
+#: step, the cold ones (after an idle gap) and the warm ones (back to back); see runtime.node.
+STEP_KEYS = ("step_us", "step_us_cold", "step_us_warm")
+
 __all__ = [
     "BACKLOG_MS",
+    "STEP_KEYS",
     "Block",
     "backlogged",
     "block_ratios",
@@ -59,6 +64,7 @@ class Block:
     chain_rss_mb: float = 0.0
     startup_s: float = 0.0
     stages: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, Any] = field(default_factory=dict)  # node -> STEP_KEYS -> stats
 
     def brief(self) -> dict[str, Any]:
         """Return a JSON-ready summary of the block."""
@@ -74,6 +80,7 @@ class Block:
             "samples_lost": self.samples_lost,
             "outputs": self.outputs,
             "stages": self.stages,
+            "steps": self.steps,
         }
 
 
@@ -177,6 +184,27 @@ def _merge_stages(blocks: Sequence[Block]) -> dict[str, Any]:
     return merged
 
 
+def _merge_steps(blocks: Sequence[Block]) -> dict[str, dict[str, Any]]:
+    """Return per node each of :data:`STEP_KEYS` over the blocks, in microseconds.
+
+    Counts are summed; ``p50`` and ``p99`` averaged over the blocks that had such steps (as the
+    stages are); ``max`` is the largest.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for node in sorted({n for b in blocks for n in b.steps}):
+        out[node] = {}
+        for key in STEP_KEYS:
+            got = [b.steps[node][key] for b in blocks if node in b.steps]
+            merged: dict[str, Any] = {"count": sum(int(g.get("count", 0)) for g in got)}
+            had = [g for g in got if g.get("count")]
+            if had:
+                merged["p50"] = round(float(np.mean([g["p50"] for g in had])), 2)
+                merged["p99"] = round(float(np.mean([g["p99"] for g in had])), 2)
+                merged["max"] = max(float(g["max"]) for g in had)
+            out[node][key] = merged
+    return out
+
+
 def summarise(
     scenario: Any,
     bci: Sequence[Block],
@@ -214,6 +242,7 @@ def summarise(
         "floor_startup_s": b["startup_s"],
         "stages": _merge_stages(bci),
         "floor_stages": _merge_stages(floor),
+        "nodes": _merge_steps(bci),
         "blocks": [blk.brief() for blk in (*bci, *floor)],
     }
     if peers is not None:

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from bci_bridge.bench.children import BenchError, Child, CpuMeter
 from bci_bridge.bench.pipelines import output_node, pipeline_toml
-from bci_bridge.bench.report import Block, summarise
+from bci_bridge.bench.report import STEP_KEYS, Block, summarise
 from bci_bridge.bench.scenarios import Scenario
 from bci_bridge.errors import ConfigError
 
@@ -264,9 +264,11 @@ def _block(
         cpu, wall = meter.cores()
         sent = int(sent_info["sent"])
         stages: dict[str, Any] = {}
+        steps: dict[str, Any] = {}
         if chain == "bci-bridge":
             lost_in, emitted = _stop_bci(s, chain_procs, producer, d, stages)
             lost_in += sent - stages.pop("_received")
+            steps = stages.pop("_steps")
         else:
             emitted = _peer_expected(s, sent) if _is_peer(chain) else _floor_expected(s, sent)
             lost_in = 0
@@ -301,6 +303,7 @@ def _block(
             samples_lost=lost,
             outputs=int(result["outputs"]),
             stages=stages,
+            steps=steps,
         )
         e = block.ages_ms
         say(
@@ -380,6 +383,7 @@ def _stop_bci(
             raise BenchError(msg)
     summary = json.loads((d / "runtime.json").read_text())
     node = summary["nodes"][output_node(s)]
+    stages["_steps"] = {name: {k: n[k] for k in STEP_KEYS} for name, n in summary["nodes"].items()}
     for name, n in summary["nodes"].items():
         stages[f"node.{name}_ms"] = n["call_ms"]
         if n["errors"]:

@@ -86,6 +86,15 @@ def test_relay_end_to_end_accounts_for_every_sample(tmp_path: Path) -> None:
     assert r["counters"]["bytes_allocated_per_frame"] == 64 * 4
     # The runtime's per-node call times are in the stage breakdown.
     assert r["stages"]["node.bandpass_ms"]["p50"] > 0
+    # ...and per node, every step, the cold ones and the warm ones: each step is one of the two.
+    steps = r["nodes"]["bandpass"]
+    calls = steps["step_us"]["count"]
+    assert 0 < calls <= 250  # a step per pull from the inlet: one sample or more
+    assert steps["step_us_cold"]["count"] + steps["step_us_warm"]["count"] == calls
+    assert steps["step_us_cold"]["count"] >= 1  # the first step is cold
+    for key in ("step_us", "step_us_cold", "step_us_warm"):
+        if steps[key]["count"]:
+            assert 0 < steps[key]["p50"] <= steps[key]["p99"] <= steps[key]["max"]
 
 
 def test_help_lists_the_gate_options() -> None:

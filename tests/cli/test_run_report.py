@@ -135,6 +135,11 @@ def test_run_report_counts_what_was_sent_and_top_renders_it_live(
         for key in ("calls", "budget_ms", "overruns", "policy_actions", "errors", "restarts"):
             assert key in node
         assert node["step_us"]["p50"] <= node["step_us"]["p99"] <= node["step_us"]["max"]
+        # Each step is cold (after an idle gap; the first is) or warm (back to back).
+        cold, warm = node["step_us_cold"], node["step_us_warm"]
+        assert cold["count"] + warm["count"] == node["calls"] == node["step_us"]["count"]
+        assert cold["count"] >= 1
+        assert max(cold["max"], warm.get("max", 0.0)) == node["step_us"]["max"]
         assert node["errors"] == node["restarts"] == 0
     slow, bandpass = rep["nodes"]["slow"], rep["nodes"]["bandpass"]
     # calls + skipped samples account for every input sample (one sample a frame).

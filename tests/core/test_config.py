@@ -603,3 +603,48 @@ def test_non_utf8_file_is_a_config_error_naming_the_file(tmp_path):
     assert info.value.file == str(path)
     with pytest.raises(ConfigError):
         load_pipeline(tmp_path)  # a directory
+
+
+# --- prewarm_ms (runtime/prewarm.py) -------------------------------------------------------------
+
+
+def test_prewarm_ms_on_a_module_with_prewarm(tmp_path):
+    model = Path(__file__).resolve().parents[2] / "decoders" / "demo" / "model.onnx"
+    text = (
+        HEAD
+        + f"""
+[[nodes]]
+name = "classifier"
+module = "onnx"
+prewarm_ms = 3
+params = {{ model = "{model}" }}
+"""
+    )
+    pipeline = load_pipeline(write(tmp_path, text))
+    assert pipeline.nodes[0].prewarm_ms == 3.0
+    assert load_pipeline(write(tmp_path, VALID)).nodes[0].prewarm_ms == 0.0  # off by default
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("prewarm_ms = 2", "cannot be prewarmed"),  # a filter: its state would change
+        ("prewarm_ms = -1", "positive number of ms"),
+        ("prewarm_ms = true", "positive number of ms"),
+        ('prewarm_ms = 2\nisolation = "process"', "isolation = 'inline'"),
+    ],
+)
+def test_prewarm_ms_refusals_name_the_key(tmp_path, line, message):
+    node = FILTER.replace('module = "bandpass"', f'module = "bandpass"\n{line}')
+    if "isolation" in line:  # a module that has prewarm(), isolated
+        model = Path(__file__).resolve().parents[2] / "decoders" / "demo" / "model.onnx"
+        node = f"""
+[[nodes]]
+name = "filter"
+module = "onnx"
+{line}
+params = {{ model = "{model}" }}
+"""
+    err = load_error(tmp_path, HEAD + node)
+    assert err.key == "nodes[0].prewarm_ms"
+    assert message in str(err)

@@ -559,3 +559,65 @@ def test_the_stale_flag_travels_in_the_header() -> None:
     assert (fresh.flags, fresh.stale) == (0, False)
     assert (stale.flags, stale.stale) == (FLAG_STALE, True)
     np.testing.assert_array_equal(stale.data, data)
+
+
+# --- the runtime's lean send, receive and encoder ------------------------------------------------
+
+
+def test_send_uses_the_backend_socket_that_zmq_socket_subclasses():
+    """``wire.send`` calls pyzmq's backend ``send`` directly: an upgrade that moves it fails."""
+    assert issubclass(zmq.Socket, zmq.backend.Socket)
+    assert wire._put is zmq.backend.Socket.send
+
+
+def test_send_and_receive_carry_every_part_without_copies(push_pull):
+    push, pull = push_pull
+    data = np.arange(40_000, dtype=np.float32).reshape(-1, 4)  # big: sent without a copy
+    ts = np.arange(10_000, dtype=np.float64)
+    wire.send(push, encode_data(b"data.S", data, ts, 7, 70, 1.5, 3))
+    wire.send(push, encode_data(b"data.S", data[:1], ts[:1], 8, 10_070, 1.6, 3))
+    push.send_multipart([b"a", b"b", b"c", b"d", b"e"])  # any part count comes whole
+    first = wire.receive(pull)
+    assert len(first) == 4
+    assert all(isinstance(p, zmq.Frame) for p in first)
+    frame = decode(first)
+    assert (frame.seq, frame.sample_index, frame.sent_time, frame.session) == (7, 70, 1.5, 3)
+    np.testing.assert_array_equal(frame.data, data)
+    np.testing.assert_array_equal(frame.timestamps, ts)
+    small = decode(wire.receive(pull))
+    np.testing.assert_array_equal(small.data, data[:1])
+    assert [p.bytes for p in wire.receive(pull)] == [b"a", b"b", b"c", b"d", b"e"]
+    with pytest.raises(zmq.Again):
+        wire.receive(pull, zmq.NOBLOCK)
+
+
+@pytest.mark.parametrize("dtype_name", sorted(DTYPE_CODES))
+def test_data_encoder_frames_equal_encode_data_frames(dtype_name):
+    info = StreamInfo(name="S", channel_names=("a", "b", "c"), sfreq=100.0, dtype=dtype_name)
+    info = info.renamed(session=0x1234ABCD)
+    rng = np.random.default_rng(3)
+    encoder = wire.DataEncoder(b"out.p.n", info)
+    for n in (1, 5):
+        data = random_data(rng, dtype_name, n, 3)
+        ts = np.arange(n, dtype=np.float64) + 0.5
+        want = encode_data(b"out.p.n", data, ts, 9, 90, 2.5, info.session, flags=FLAG_STALE)
+        got = encoder(data, ts, 9, 90, 2.5, FLAG_STALE)
+        assert as_bytes(got) == as_bytes(want)
+        assert got[2] is data  # referenced, not copied
+        assert got[3] is ts
+
+
+def test_data_encoder_takes_the_long_way_for_what_it_cannot_vouch_for():
+    """Strided arrays, another dtype or channel count: encode_data converts or refuses them."""
+    info = StreamInfo(name="S", channel_names=("a", "b"), sfreq=100.0)
+    encoder = wire.DataEncoder(b"t", info)
+    strided = np.arange(12, dtype=np.float32).reshape(3, 4)[:, ::2]
+    frame = decode(as_bytes(encoder(strided, np.arange(3.0), 0, 0, 0.0)))
+    np.testing.assert_array_equal(frame.data, strided)
+    frame = decode(as_bytes(encoder(np.zeros((2, 2)), np.arange(6.0)[::3], 0, 0, 0.0)))
+    assert frame.dtype == "float64"
+    np.testing.assert_array_equal(frame.timestamps, [0.0, 3.0])
+    frame = decode(as_bytes(encoder(np.zeros((2, 5), np.float32), np.zeros(2), 0, 0, 0.0)))
+    assert frame.data.shape == (2, 5)
+    with pytest.raises(WireError):
+        encoder(np.zeros((2, 2), np.float32), np.zeros(3), 0, 0, 0.0)

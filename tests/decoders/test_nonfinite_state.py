@@ -47,3 +47,18 @@ def test_clean_input_resets_nothing():
     for start in range(0, 500, 25):
         module.step(Chunk(x[start : start + 25], np.zeros(25), 0))
     assert module.stats() == {"state_resets": 0}
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_an_infinite_sample_resets_its_channel_without_a_warning(bad):
+    """Infinities of both signs reach the state (tests turn warnings into errors)."""
+    module = BandPass(build_config(BandPass.Config, {"low": 8.0, "high": 30.0}))
+    module.prepare(INFO)
+    x = np.random.default_rng(3).standard_normal((200, 3)).astype(np.float32)
+    x[50, 2] = bad
+    outs = [module.step(Chunk(x[s : s + 10], np.zeros(10), 0)) for s in range(0, 200, 10)]
+    y = np.concatenate([o.data for o in outs if o is not None])
+    assert y.shape == (200, 3)
+    assert np.isfinite(y[60:]).all()
+    assert np.isfinite(y[:, :2]).all()
+    assert module.stats() == {"state_resets": 1}

@@ -197,6 +197,12 @@ def test_a_hang_and_a_segfault_cost_one_call_each_and_the_sibling_loses_nothing(
     assert "output refused" in misfit["first_error"]
     sibling = summary["nodes"]["sibling"]
     assert sibling["calls"] == 8
+    # Isolated or not, each step is told cold or warm (the worker times it, the runtime tells).
+    for name in ("hang", "segv", "raiser", "misfit", "sibling"):
+        node = summary["nodes"][name]
+        steps = node["step_us_cold"]["count"] + node["step_us_warm"]["count"]
+        assert steps == node["step_us"]["count"] == node["calls"], name
+        assert node["step_us_cold"]["count"] >= 1, name
     assert sibling["restarts"] == 0  # in process: never restarted
     np.testing.assert_array_equal(_data(frames[b"out.t.sibling"]), data)
     # The isolated node's summary has an inline node's keys, plus missed.

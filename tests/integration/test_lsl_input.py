@@ -118,3 +118,33 @@ def test_lsl_output_carries_every_sample_with_its_own_timestamp(stream_name: str
     np.testing.assert_array_equal(got, rows.astype(np.float32))
     np.testing.assert_array_equal(got_ts, stamps)
     assert output.index == 7
+
+
+def test_lsl_output_stages_small_chunks_and_pushes_big_and_strided_ones(stream_name: str) -> None:
+    """Chunks through the staging buffers, past them, and strided: each sample, in order."""
+    from bci_bridge.stream import Chunk
+    from runtime.outputs import STAGE_BYTES, LslOutput
+
+    info = StreamInfo(name="x", channel_names=("p0", "p1"), sfreq=0.0)
+    output = LslOutput(stream_name, info, source_id="test")
+    inlet = pylsl.StreamInlet(pylsl.resolve_byprop("name", stream_name, 1, 10)[0], max_buflen=60)
+    inlet.open_stream(10)
+    assert output.outlet.wait_for_consumers(10)
+    big = STAGE_BYTES // (2 * 4) + 10  # rows of 2 float32: past the staging buffers
+    n = 3 + big + 5
+    rows = np.arange(2 * n, dtype=np.float32).reshape(n, 2)
+    stamps = 100.0 + np.arange(n) / 1000.0
+    output(Chunk(rows[:3], stamps[:3]))  # staged
+    output(Chunk(rows[3 : 3 + big], stamps[3 : 3 + big]))  # pushed from its own buffers
+    wide = np.repeat(rows[3 + big :], 2, axis=1)[:, ::2]  # strided, staged
+    output(Chunk(wide, stamps[3 + big :].copy()))
+    got, got_ts = [], []
+    deadline = time.monotonic() + 10
+    while sum(len(t) for t in got_ts) < n and time.monotonic() < deadline:
+        data, ts = inlet.pull_chunk(timeout=0.5, max_samples=4096, as_numpy=True)
+        got.append(data)
+        got_ts.append(np.asarray(ts))
+    output.close()
+    np.testing.assert_array_equal(np.concatenate(got), rows)
+    np.testing.assert_array_equal(np.concatenate(got_ts), stamps)
+    assert output.index == n

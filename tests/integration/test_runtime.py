@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ from helpers import Worker, collect
 from bci_bridge.config import PipelineConfig, load_pipeline
 from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock
-from bci_bridge.stream import StreamInfo
+from bci_bridge.stream import Chunk, StreamInfo
 from bci_bridge.wire import Kind, encode_data, encode_eos, encode_info
 from decoders.offline import run_chain
+from decoders.onnx_module import OnnxModule, OnnxModuleConfig
 from runtime.runner import Runtime, RuntimeOptions
 
 INFO = StreamInfo(name="eeg", channel_names=("C3", "C4", "Cz"), sfreq=250.0)
@@ -254,3 +256,48 @@ def test_a_module_that_refuses_its_input_fails_before_data_flows(
     assert "p.toml" in message
     assert "pick" in message
     assert "O1" in message
+
+
+def test_prewarm_runs_between_low_rate_steps_and_changes_no_output(
+    tmp_path: Path, ipc_dir: Path
+) -> None:
+    """A decoder stepped every 30 ms is prewarmed before its steps; outputs as without."""
+    model = Path(__file__).resolve().parents[2] / "decoders" / "demo" / "model.onnx"
+    info = StreamInfo(name="eeg", channel_names=("a", "b", "c", "d"), sfreq=25.0)
+    nodes = f"""
+    [[nodes]]
+    name = "classifier"
+    module = "onnx"
+    budget_ms = 50.0
+    prewarm_ms = 5.0
+    params = {{ model = "{model}" }}
+    """
+    pipeline = _pipeline(tmp_path, ipc_dir, nodes)
+    bridge = FakeBridge(f"ipc://{ipc_dir}/in", info)
+    client = _client(f"ipc://{ipc_dir}/out", b"out.t.classifier")
+    _runtime, worker = _start(pipeline)
+    bridge.wait_subscriber()
+    n = 20
+    data = np.random.default_rng(5).standard_normal((n, 4)).astype(np.float32)
+    stamps = 1000.0 + np.arange(n) / 25.0
+    for i in range(n):
+        bridge.send(encode_data(bridge.topic, data[i : i + 1], stamps[i : i + 1], i, i, 0.0))
+        time.sleep(0.03)  # a low-rate decoder's pace (no timing is asserted)
+    bridge.send(encode_eos(bridge.topic, n, n, local_clock()))
+    frames = collect(client, b"out.t.classifier")
+    summary = worker.finish()
+    bridge.close()
+    client.close()
+
+    node = summary["nodes"]["classifier"]
+    assert node["calls"] == n
+    assert node["errors"] == 0
+    # Steps 30 ms apart: a prewarm is due 5 ms before each step from the third on.
+    assert 1 <= node["prewarms"] <= n
+    # Prewarms are not steps: each step is cold or warm, and there are n of them.
+    assert node["step_us_cold"]["count"] + node["step_us_warm"]["count"] == n
+    got = np.concatenate([f.data for f in frames if f.kind is Kind.DATA])
+    offline = OnnxModule(OnnxModuleConfig(model=str(model)))
+    offline.prepare(info)
+    want = [offline.step(Chunk(data[i : i + 1], stamps[i : i + 1], i)) for i in range(n)]
+    np.testing.assert_array_equal(got, np.concatenate([w.data for w in want if w is not None]))
