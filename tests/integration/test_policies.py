@@ -464,9 +464,19 @@ def test_a_full_queue_drops_the_oldest_and_counts_it(
     assert summary["samples_lost"] == 0  # all received: the drops are the runtime's own
     assert summary["samples_dropped_queue"] == inp["samples_dropped_queue"]
     out = np.concatenate([f.timestamps for f in frames if f.kind is Kind.DATA])
-    # The oldest were dropped: what came out is the first sample, then the newest ones.
-    assert out[0] == bridge.stamps[0]
-    np.testing.assert_array_equal(out[1:], bridge.stamps[N - (len(out) - 1) :])
+    # The oldest were dropped: what came out is the first sample (the held step's), then
+    # samples in order ending with the newest, the newest ones whole. (How many older ones
+    # also came out depends on how fast the sender's backlog reaches the runtime's socket,
+    # itself bounded in bytes: the queue drops the oldest of what it holds at each moment.)
+    stamps = np.asarray(bridge.stamps)
+    assert out[0] == stamps[0]
+    assert np.all(np.diff(out) > 0)
+    assert np.isin(out, stamps).all()
+    assert len(out) + inp["samples_dropped_queue"] == N
+    kept = np.searchsorted(stamps, out)
+    newest_run = len(out) - 1 - int(np.flatnonzero(np.diff(kept) > 1)[-1])
+    assert out[-1] == stamps[-1]
+    assert newest_run >= 10  # the queue holds ~35 such chunks
 
 
 def test_metrics_are_published_without_any_zeromq_output(tmp_path: Path, ipc_dir: Path) -> None:
