@@ -27,7 +27,13 @@ from ezmsg.lsl.inlet import LSLInletUnit
 from ezmsg.sigproc.butterworthfilter import ButterworthFilter
 from ezmsg.sigproc.window import Window, WindowSettings
 from ezmsg.util.messages.axisarray import AxisArray
-from ezmsg_relay import Outlet, bandpass_settings, inlet_settings, outlet_settings
+from ezmsg_relay import (
+    Outlet,
+    ScenarioSettings,
+    bandpass_settings,
+    inlet_settings,
+    outlet_settings,
+)
 from peer_args import add_stream_args
 
 
@@ -76,17 +82,10 @@ class OnnxDecoder(BaseTransformerUnit[OnnxSettings, AxisArray, AxisArray, OnnxTr
     SETTINGS = OnnxSettings
 
 
-class DecodeSettings(ez.Settings):
+class DecodeSettings(ScenarioSettings):
     """What the pipeline reads, runs and writes (see the module docstring)."""
 
-    source: str
-    channels: int
-    rate: float
-    sink: str
     model: str
-    low: float = 8.0
-    high: float = 30.0
-    order: int = 4
 
 
 class Decode(ez.Collection):

@@ -28,6 +28,7 @@ clock-sync, no dejitter; producer and relay share one host clock). Two things in
 from __future__ import annotations
 
 import argparse
+from dataclasses import KW_ONLY
 
 import ezmsg.core as ez
 from ezmsg.lsl.inlet import LSLInfo, LSLInletSettings, LSLInletUnit
@@ -85,6 +86,35 @@ def outlet_settings(sink: str, stream_type: str) -> LSLOutletSettings:
         use_message_timestamp=True,
         assume_lsl_clock=True,
     )
+
+
+class ScenarioSettings(ez.Settings):
+    """What a windowed scenario (decode, wearable) reads, how it band-passes, where it writes.
+
+    Attributes
+    ----------
+    source : str
+        Name of the LSL stream to read.
+    channels : int
+        Channel count the stream must have.
+    rate : float
+        Sample rate of the stream, Hz.
+    sink : str
+        Name of the LSL outlet to create.
+    low, high : float
+        Band edges of the band-pass, Hz (keyword-only, so subclasses may add required fields).
+    order : int
+        Butterworth order of each edge: the band-pass has ``2 * order`` poles.
+    """
+
+    source: str
+    channels: int
+    rate: float
+    sink: str
+    _: KW_ONLY
+    low: float = 8.0
+    high: float = 30.0
+    order: int = 4
 
 
 class RelaySettings(ez.Settings):

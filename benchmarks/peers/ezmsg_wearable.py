@@ -44,7 +44,13 @@ from ezmsg.sigproc.spectrum import (
 from ezmsg.sigproc.window import Window, WindowSettings
 from ezmsg.util.messages.axisarray import AxisArray
 from ezmsg.util.messages.util import replace
-from ezmsg_relay import Outlet, bandpass_settings, inlet_settings, outlet_settings
+from ezmsg_relay import (
+    Outlet,
+    ScenarioSettings,
+    bandpass_settings,
+    inlet_settings,
+    outlet_settings,
+)
 from peer_args import add_stream_args
 
 WINDOW_S, HOP_S = 1.0, 0.1
@@ -84,16 +90,8 @@ class WindowEnd(BaseTransformerUnit[WindowEndSettings, AxisArray, AxisArray, Win
     SETTINGS = WindowEndSettings
 
 
-class WearableSettings(ez.Settings):
+class WearableSettings(ScenarioSettings):
     """What the pipeline reads and writes (see the module docstring)."""
-
-    source: str
-    channels: int
-    rate: float
-    sink: str
-    low: float = 8.0
-    high: float = 30.0
-    order: int = 4
 
 
 class Wearable(ez.Collection):
