@@ -88,35 +88,6 @@ def outlet_settings(sink: str, stream_type: str) -> LSLOutletSettings:
     )
 
 
-class ScenarioSettings(ez.Settings):
-    """What a windowed scenario (decode, wearable) reads, how it band-passes, where it writes.
-
-    Attributes
-    ----------
-    source : str
-        Name of the LSL stream to read.
-    channels : int
-        Channel count the stream must have.
-    rate : float
-        Sample rate of the stream, Hz.
-    sink : str
-        Name of the LSL outlet to create.
-    low, high : float
-        Band edges of the band-pass, Hz (keyword-only, so subclasses may add required fields).
-    order : int
-        Butterworth order of each edge: the band-pass has ``2 * order`` poles.
-    """
-
-    source: str
-    channels: int
-    rate: float
-    sink: str
-    _: KW_ONLY
-    low: float = 8.0
-    high: float = 30.0
-    order: int = 4
-
-
 class RelaySettings(ez.Settings):
     """What the relay reads, how it filters and where it writes.
 
@@ -129,7 +100,7 @@ class RelaySettings(ez.Settings):
     sink : str
         Name of the LSL outlet to create.
     low, high : float
-        Band edges of the band-pass, Hz.
+        Band edges of the band-pass, Hz (keyword-only: subclasses may add required fields).
     order : int
         Butterworth order of each edge: the band-pass has ``2 * order`` poles.
     """
@@ -137,9 +108,22 @@ class RelaySettings(ez.Settings):
     source: str
     channels: int
     sink: str
+    _: KW_ONLY
     low: float = 8.0
     high: float = 30.0
     order: int = 4
+
+
+class ScenarioSettings(RelaySettings):
+    """:class:`RelaySettings` and the rate: what a windowed scenario (decode, wearable) reads.
+
+    Attributes
+    ----------
+    rate : float
+        Sample rate of the stream, Hz (the windows are cut in seconds).
+    """
+
+    rate: float
 
 
 class Relay(ez.Collection):
