@@ -48,6 +48,7 @@ from zmq.utils import z85
 from bci_bridge.errors import ConfigError
 
 __all__ = [
+    "HANDSHAKE_FAILED",
     "ClientKeys",
     "ServerGuard",
     "ServerKeys",
@@ -65,6 +66,12 @@ log = logging.getLogger(__name__)
 #: Public and secret file suffixes of pyzmq's certificates (``zmq.auth.create_certificates``).
 PUBLIC_SUFFIX = ".key"
 SECRET_SUFFIX = ".key_secret"
+#: The socket-monitor events of a failed ZMTP/CURVE handshake (any cause), as one mask.
+HANDSHAKE_FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

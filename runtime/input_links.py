@@ -22,7 +22,7 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
-from bci_bridge.curve import ClientKeys, dial
+from bci_bridge.curve import HANDSHAKE_FAILED, ClientKeys, dial
 from bci_bridge.endpoints import connect
 
 __all__ = ["REDIAL_S", "InputLinks", "Link"]
@@ -31,11 +31,6 @@ log = logging.getLogger(__name__)
 
 #: How long after a failed handshake the endpoint is dialled again, seconds.
 REDIAL_S = 1.0
-_FAILED = (
-    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-)
 
 
 @dataclass(slots=True)
@@ -66,7 +61,9 @@ class InputLinks:
         self.links = links
         self._by_endpoint = {link.endpoint: link for link in links}
         self._monitor: zmq.Socket[Any] | None = (
-            sub.get_monitor_socket(_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED) if links else None
+            sub.get_monitor_socket(HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+            if links
+            else None
         )
         try:
             for link in links:
@@ -93,7 +90,7 @@ class InputLinks:
             link = self._by_endpoint.get(endpoint)
             if link is None:
                 continue
-            if event["event"] & _FAILED:
+            if event["event"] & HANDSHAKE_FAILED:
                 link.handshakes_failed += 1
                 if link.handshakes_failed == 1 or link.redial_at is None:
                     log.warning(

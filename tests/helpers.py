@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
+import uuid
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import pytest
 import zmq
 
 from bci_bridge.wire import Frame, Kind, decode
@@ -51,3 +57,25 @@ def collect(sub: zmq.Socket[Any], until_eos: bytes, timeout_s: float = 30.0) -> 
         frames.append(frame)
         if frame.kind is Kind.EOS and frame.topic == until_eos:
             return frames
+
+
+def fresh_module(
+    source: str, prefix: str, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> ModuleType:
+    """Write ``source`` as a new module ``PREFIX_<random hex>`` in ``folder`` and import it.
+
+    Each call gives a module of its own (its own globals: instance lists, events), importable
+    by name (``folder`` joins ``sys.path``) until the test ends, when ``monkeypatch`` takes it
+    out of ``sys.modules`` and ``folder`` out of ``sys.path`` again.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    path = folder / f"{name}.py"
+    path.write_text(source)
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load a module from {path}")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module

@@ -10,8 +10,9 @@ Declared without importing zmq; the keys are loaded where they are used.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bci_bridge.errors import ConfigError
 
@@ -32,39 +33,81 @@ INSECURE_HELP = (
 )
 
 
+def _add_key_args(p: Any, *flags: tuple[str, str, str]) -> None:
+    """Add each ``(flag, metavar, help)`` as a path option, then ``--insecure``."""
+    for flag, metavar, help_ in flags:
+        p.add_argument(flag, type=Path, metavar=metavar, help=help_)
+    p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+
+
 def add_server_key_args(p: Any) -> None:
     """Add ``--server-key``, ``--client-keys`` and ``--insecure`` to a binding command."""
-    p.add_argument(
-        "--server-key",
-        type=Path,
-        metavar="NAME.key_secret",
-        help="serve CURVE with this secret key (bci-bridge keys NAME writes it); needs "
-        "--client-keys",
+    _add_key_args(
+        p,
+        (
+            "--server-key",
+            "NAME.key_secret",
+            "serve CURVE with this secret key (bci-bridge keys NAME writes it); needs "
+            "--client-keys",
+        ),
+        (
+            "--client-keys",
+            "DIR",
+            "folder of the public keys (*.key) of the clients allowed to subscribe",
+        ),
     )
-    p.add_argument(
-        "--client-keys",
-        type=Path,
-        metavar="DIR",
-        help="folder of the public keys (*.key) of the clients allowed to subscribe",
-    )
-    p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
 
 
 def add_client_key_args(p: Any) -> None:
     """Add ``--server-public-key``, ``--client-key`` and ``--insecure`` to a connecting command."""
-    p.add_argument(
-        "--server-public-key",
-        type=Path,
-        metavar="SERVER.key",
-        help="speak CURVE to a server with this public key (pinned); needs --client-key",
+    _add_key_args(
+        p,
+        (
+            "--server-public-key",
+            "SERVER.key",
+            "speak CURVE to a server with this public key (pinned); needs --client-key",
+        ),
+        (
+            "--client-key",
+            "NAME.key_secret",
+            "this client's secret key; its NAME.key must be in the server's --client-keys",
+        ),
     )
-    p.add_argument(
-        "--client-key",
-        type=Path,
-        metavar="NAME.key_secret",
-        help="this client's secret key; its NAME.key must be in the server's --client-keys",
-    )
-    p.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+
+
+class _Keys(Protocol):
+    def check(self, key: str | None = None) -> None: ...
+
+
+_K = TypeVar("_K", bound=_Keys)
+
+
+def _key_pair(
+    first: Path | None, second: Path | None, flags: str, make: Callable[[Path, Path], _K]
+) -> _K | None:
+    """Return ``make(first, second)`` checked, or None if neither flag is given.
+
+    Parameters
+    ----------
+    first, second : Path or None
+        The two flags' values.
+    flags : str
+        The two flags as the user types them, ``"--a/--b"`` (named in errors).
+    make : callable
+        Builds the keys from the two paths.
+
+    Raises
+    ------
+    ConfigError
+        If only one of the two flags is given, or a key file is bad (naming it).
+    """
+    if first is None and second is None:
+        return None
+    if first is None or second is None:
+        raise ConfigError(f"{flags.replace('/', ' and ')} go together")
+    keys = make(first, second)
+    keys.check(key=flags)
+    return keys
 
 
 def server_keys(args: argparse.Namespace) -> ServerKeys | None:
@@ -77,14 +120,12 @@ def server_keys(args: argparse.Namespace) -> ServerKeys | None:
     """
     from bci_bridge.curve import ServerKeys
 
-    secret, folder = args.server_key, args.client_keys
-    if secret is None and folder is None:
-        return None
-    if secret is None or folder is None:
-        raise ConfigError("--server-key and --client-keys go together")
-    keys = ServerKeys(secret_key=secret, client_keys=folder)
-    keys.check(key="--server-key/--client-keys")
-    return keys
+    return _key_pair(
+        args.server_key,
+        args.client_keys,
+        "--server-key/--client-keys",
+        lambda secret, folder: ServerKeys(secret_key=secret, client_keys=folder),
+    )
 
 
 def client_keys(args: argparse.Namespace) -> ClientKeys | None:
@@ -97,11 +138,9 @@ def client_keys(args: argparse.Namespace) -> ClientKeys | None:
     """
     from bci_bridge.curve import ClientKeys
 
-    server, client = args.server_public_key, args.client_key
-    if server is None and client is None:
-        return None
-    if server is None or client is None:
-        raise ConfigError("--server-public-key and --client-key go together")
-    keys = ClientKeys(server_public_key=server, client_key=client)
-    keys.check(key="--server-public-key/--client-key")
-    return keys
+    return _key_pair(
+        args.server_public_key,
+        args.client_key,
+        "--server-public-key/--client-key",
+        lambda server, client: ClientKeys(server_public_key=server, client_key=client),
+    )

@@ -23,12 +23,18 @@ import ezmsg.core as ez
 import numpy as np
 import onnxruntime as ort
 from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
-from ezmsg.lsl.inlet import LSLInfo, LSLInletSettings, LSLInletUnit
-from ezmsg.lsl.outlet import LSLOutletSettings
-from ezmsg.sigproc.butterworthfilter import ButterworthFilter, ButterworthFilterSettings
+from ezmsg.lsl.inlet import LSLInletUnit
+from ezmsg.sigproc.butterworthfilter import ButterworthFilter
 from ezmsg.sigproc.window import Window, WindowSettings
 from ezmsg.util.messages.axisarray import AxisArray
-from ezmsg_relay import Outlet
+from ezmsg_relay import (
+    Outlet,
+    ScenarioSettings,
+    bandpass_settings,
+    inlet_settings,
+    outlet_settings,
+)
+from peer_args import add_stream_args
 
 
 class OnnxSettings(ez.Settings):
@@ -76,17 +82,10 @@ class OnnxDecoder(BaseTransformerUnit[OnnxSettings, AxisArray, AxisArray, OnnxTr
     SETTINGS = OnnxSettings
 
 
-class DecodeSettings(ez.Settings):
+class DecodeSettings(ScenarioSettings):
     """What the pipeline reads, runs and writes (see the module docstring)."""
 
-    source: str
-    channels: int
-    rate: float
-    sink: str
     model: str
-    low: float = 8.0
-    high: float = 30.0
-    order: int = 4
 
 
 class Decode(ez.Collection):
@@ -103,28 +102,13 @@ class Decode(ez.Collection):
     def configure(self) -> None:
         """Pass the settings down to the units."""
         s = self.SETTINGS
-        self.INLET.apply_settings(
-            LSLInletSettings(
-                info=LSLInfo(name=s.source, channel_count=s.channels),
-                use_lsl_clock=True,
-                processing_flags=0,
-            )
-        )
-        self.FILTER.apply_settings(
-            ButterworthFilterSettings(order=s.order, cuton=s.low, cutoff=s.high, coef_type="sos")
-        )
+        self.INLET.apply_settings(inlet_settings(s.source, s.channels))
+        self.FILTER.apply_settings(bandpass_settings(s.low, s.high, s.order))
         self.WINDOW.apply_settings(
             WindowSettings(window_dur=1.0, window_shift=1.0 / s.rate, zero_pad_until="none")
         )
         self.DECODE.apply_settings(OnnxSettings(model=s.model))
-        self.OUTLET.apply_settings(
-            LSLOutletSettings(
-                stream_name=s.sink,
-                stream_type="Probabilities",
-                use_message_timestamp=True,
-                assume_lsl_clock=True,
-            )
-        )
+        self.OUTLET.apply_settings(outlet_settings(s.sink, "Probabilities"))
 
     def network(self) -> ez.NetworkDefinition:
         """Wire the units in a line."""
@@ -139,10 +123,7 @@ class Decode(ez.Collection):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Read the command line (the arguments ``bci-bridge bench`` appends)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--in", dest="source", required=True, help="LSL stream to read")
-    parser.add_argument("--out", dest="sink", required=True, help="LSL outlet to create")
-    parser.add_argument("--channels", type=int, required=True, help="channels of --in")
-    parser.add_argument("--rate", type=float, required=True, help="sample rate of --in, Hz")
+    add_stream_args(parser)
     parser.add_argument("--model", required=True, help="ONNX model, input (1, channels, rate)")
     return parser.parse_args(argv)
 

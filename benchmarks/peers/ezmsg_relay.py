@@ -28,6 +28,7 @@ clock-sync, no dejitter; producer and relay share one host clock). Two things in
 from __future__ import annotations
 
 import argparse
+from dataclasses import KW_ONLY
 
 import ezmsg.core as ez
 from ezmsg.lsl.inlet import LSLInfo, LSLInletSettings, LSLInletUnit
@@ -35,6 +36,7 @@ from ezmsg.lsl.outlet import LSLOutletSettings, LSLOutletUnit, OutletProcessor
 from ezmsg.sigproc.butterworthfilter import ButterworthFilter, ButterworthFilterSettings
 from ezmsg.util.messages.axisarray import AxisArray
 from ezmsg.util.messages.util import replace
+from peer_args import add_band_args, add_stream_args, check_band
 
 
 class LastSampleStampProcessor(OutletProcessor):
@@ -62,6 +64,30 @@ class Outlet(LSLOutletUnit):
         self.processor = LastSampleStampProcessor(settings=self.SETTINGS)
 
 
+def inlet_settings(source: str, channels: int) -> LSLInletSettings:
+    """Return the inlet every ezmsg peer opens on ``source``: LSL clock kept, no post-processing."""
+    return LSLInletSettings(
+        info=LSLInfo(name=source, channel_count=channels),
+        use_lsl_clock=True,
+        processing_flags=0,
+    )
+
+
+def bandpass_settings(low: float, high: float, order: int) -> ButterworthFilterSettings:
+    """Return the causal Butterworth band-pass ``low``-``high`` Hz, ``order`` per edge, as SOS."""
+    return ButterworthFilterSettings(order=order, cuton=low, cutoff=high, coef_type="sos")
+
+
+def outlet_settings(sink: str, stream_type: str) -> LSLOutletSettings:
+    """Return the outlet ``sink`` every ezmsg peer pushes to, each message at its own stamp."""
+    return LSLOutletSettings(
+        stream_name=sink,
+        stream_type=stream_type,
+        use_message_timestamp=True,
+        assume_lsl_clock=True,
+    )
+
+
 class RelaySettings(ez.Settings):
     """What the relay reads, how it filters and where it writes.
 
@@ -74,7 +100,7 @@ class RelaySettings(ez.Settings):
     sink : str
         Name of the LSL outlet to create.
     low, high : float
-        Band edges of the band-pass, Hz.
+        Band edges of the band-pass, Hz (keyword-only: subclasses may add required fields).
     order : int
         Butterworth order of each edge: the band-pass has ``2 * order`` poles.
     """
@@ -82,9 +108,22 @@ class RelaySettings(ez.Settings):
     source: str
     channels: int
     sink: str
+    _: KW_ONLY
     low: float = 8.0
     high: float = 30.0
     order: int = 4
+
+
+class ScenarioSettings(RelaySettings):
+    """:class:`RelaySettings` and the rate: what a windowed scenario (decode, wearable) reads.
+
+    Attributes
+    ----------
+    rate : float
+        Sample rate of the stream, Hz (the windows are cut in seconds).
+    """
+
+    rate: float
 
 
 class Relay(ez.Collection):
@@ -98,29 +137,10 @@ class Relay(ez.Collection):
 
     def configure(self) -> None:
         """Pass the relay's settings down to its three units."""
-        self.INLET.apply_settings(
-            LSLInletSettings(
-                info=LSLInfo(name=self.SETTINGS.source, channel_count=self.SETTINGS.channels),
-                use_lsl_clock=True,
-                processing_flags=0,
-            )
-        )
-        self.FILTER.apply_settings(
-            ButterworthFilterSettings(
-                order=self.SETTINGS.order,
-                cuton=self.SETTINGS.low,
-                cutoff=self.SETTINGS.high,
-                coef_type="sos",
-            )
-        )
-        self.OUTLET.apply_settings(
-            LSLOutletSettings(
-                stream_name=self.SETTINGS.sink,
-                stream_type="EEG",
-                use_message_timestamp=True,
-                assume_lsl_clock=True,
-            )
-        )
+        s = self.SETTINGS
+        self.INLET.apply_settings(inlet_settings(s.source, s.channels))
+        self.FILTER.apply_settings(bandpass_settings(s.low, s.high, s.order))
+        self.OUTLET.apply_settings(outlet_settings(s.sink, "EEG"))
 
     def network(self) -> ez.NetworkDefinition:
         """Wire inlet to filter to outlet."""
@@ -133,16 +153,10 @@ class Relay(ez.Collection):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Read the relay command line (the arguments ``bci-bridge bench`` appends)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--in", dest="source", required=True, help="LSL stream to read")
-    parser.add_argument("--out", dest="sink", required=True, help="LSL outlet to create")
-    parser.add_argument("--channels", type=int, required=True, help="channels of --in")
-    parser.add_argument("--rate", type=float, required=True, help="sample rate of --in, Hz")
-    parser.add_argument("--low", type=float, default=8.0, help="low band edge, Hz")
-    parser.add_argument("--high", type=float, default=30.0, help="high band edge, Hz")
-    parser.add_argument("--order", type=int, default=4, help="Butterworth order per edge")
+    add_stream_args(parser)
+    add_band_args(parser)
     args = parser.parse_args(argv)
-    if not 0 < args.low < args.high < args.rate / 2:
-        parser.error(f"need 0 < low < high < rate/2, got {args.low}, {args.high}, {args.rate}")
+    check_band(parser, args)
     return args
 
 

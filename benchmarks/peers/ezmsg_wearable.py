@@ -26,14 +26,13 @@ import itertools
 
 import ezmsg.core as ez
 from ezmsg.baseproc import BaseTransformer, BaseTransformerUnit
-from ezmsg.lsl.inlet import LSLInfo, LSLInletSettings, LSLInletUnit
-from ezmsg.lsl.outlet import LSLOutletSettings
+from ezmsg.lsl.inlet import LSLInletUnit
 from ezmsg.sigproc.aggregate import (
     AggregationFunction,
     RangedAggregate,
     RangedAggregateSettings,
 )
-from ezmsg.sigproc.butterworthfilter import ButterworthFilter, ButterworthFilterSettings
+from ezmsg.sigproc.butterworthfilter import ButterworthFilter
 from ezmsg.sigproc.math.log import Log, LogSettings
 from ezmsg.sigproc.spectrum import (
     SpectralOutput,
@@ -45,7 +44,14 @@ from ezmsg.sigproc.spectrum import (
 from ezmsg.sigproc.window import Window, WindowSettings
 from ezmsg.util.messages.axisarray import AxisArray
 from ezmsg.util.messages.util import replace
-from ezmsg_relay import Outlet
+from ezmsg_relay import (
+    Outlet,
+    ScenarioSettings,
+    bandpass_settings,
+    inlet_settings,
+    outlet_settings,
+)
+from peer_args import add_stream_args
 
 WINDOW_S, HOP_S = 1.0, 0.1
 BANDS = [(8.0, 13.0), (13.0, 30.0)]
@@ -84,16 +90,8 @@ class WindowEnd(BaseTransformerUnit[WindowEndSettings, AxisArray, AxisArray, Win
     SETTINGS = WindowEndSettings
 
 
-class WearableSettings(ez.Settings):
+class WearableSettings(ScenarioSettings):
     """What the pipeline reads and writes (see the module docstring)."""
-
-    source: str
-    channels: int
-    rate: float
-    sink: str
-    low: float = 8.0
-    high: float = 30.0
-    order: int = 4
 
 
 class Wearable(ez.Collection):
@@ -113,16 +111,8 @@ class Wearable(ez.Collection):
     def configure(self) -> None:
         """Pass the settings down to the units."""
         s = self.SETTINGS
-        self.INLET.apply_settings(
-            LSLInletSettings(
-                info=LSLInfo(name=s.source, channel_count=s.channels),
-                use_lsl_clock=True,
-                processing_flags=0,
-            )
-        )
-        self.FILTER.apply_settings(
-            ButterworthFilterSettings(order=s.order, cuton=s.low, cutoff=s.high, coef_type="sos")
-        )
+        self.INLET.apply_settings(inlet_settings(s.source, s.channels))
+        self.FILTER.apply_settings(bandpass_settings(s.low, s.high, s.order))
         self.WINDOW.apply_settings(
             WindowSettings(
                 newaxis="win", window_dur=WINDOW_S, window_shift=HOP_S, zero_pad_until="none"
@@ -141,14 +131,7 @@ class Wearable(ez.Collection):
         )
         self.LOG.apply_settings(LogSettings(base=10.0, clip_zero=True))
         self.STAMP.apply_settings(WindowEndSettings(window_s=WINDOW_S, rate=s.rate))
-        self.OUTLET.apply_settings(
-            LSLOutletSettings(
-                stream_name=s.sink,
-                stream_type="Features",
-                use_message_timestamp=True,
-                assume_lsl_clock=True,
-            )
-        )
+        self.OUTLET.apply_settings(outlet_settings(s.sink, "Features"))
 
     def network(self) -> ez.NetworkDefinition:
         """Wire the units in a line."""
@@ -168,10 +151,7 @@ class Wearable(ez.Collection):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Read the command line (the arguments ``bci-bridge bench`` appends)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--in", dest="source", required=True, help="LSL stream to read")
-    parser.add_argument("--out", dest="sink", required=True, help="LSL outlet to create")
-    parser.add_argument("--channels", type=int, required=True, help="channels of --in")
-    parser.add_argument("--rate", type=float, required=True, help="sample rate of --in, Hz")
+    add_stream_args(parser)
     return parser.parse_args(argv)
 
 

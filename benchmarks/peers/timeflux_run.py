@@ -36,6 +36,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from peer_args import add_band_args, add_stream_args, check_band
+
 HERE = Path(__file__).resolve().parent
 _PR_SET_PDEATHSIG = 1
 
@@ -50,13 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the Timeflux application to run (default: the relay)",
     )
     parser.add_argument("--model", default="", help="the ONNX model (decode)")
-    parser.add_argument("--in", dest="source", required=True, help="LSL stream to read")
-    parser.add_argument("--out", dest="sink", required=True, help="LSL outlet to create")
-    parser.add_argument("--channels", type=int, required=True, help="channels of --in")
-    parser.add_argument("--rate", type=float, required=True, help="sample rate of --in, Hz")
-    parser.add_argument("--low", type=float, default=8.0, help="low band edge, Hz")
-    parser.add_argument("--high", type=float, default=30.0, help="high band edge, Hz")
-    parser.add_argument("--order", type=int, default=4, help="Butterworth order per edge")
+    add_stream_args(parser)
+    add_band_args(parser)
     parser.add_argument(
         "--graph-rate",
         type=float,
@@ -69,8 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="liblsl for pylsl 1.16 to load (default: $PYLSL_LIB)",
     )
     args = parser.parse_args(argv)
-    if not 0 < args.low < args.high < args.rate / 2:
-        parser.error(f"need 0 < low < high < rate/2, got {args.low}, {args.high}, {args.rate}")
+    check_band(parser, args)
     if not args.app.is_file():
         parser.error(f"--app: no application file at {args.app}")
     if "decode" in args.app.name and not Path(args.model).is_file():

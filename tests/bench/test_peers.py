@@ -148,88 +148,24 @@ class _Client(threading.Thread):
             self.error = exc
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_relay_passes_every_sample_with_its_timestamp(
-    name: str, stream_name: str, tmp_path: Path
-) -> None:
-    prefix = PEERS[name]("relay")
-    if prefix is None:
-        pytest.skip(
-            f"peer {name} is not installed in {peers_root() / name} (optional; "
-            "benchmarks/peers/setup.sh installs it)"
-        )
-    rate, n_ch, measured = 250.0, 64, 500  # 2 s counted once the client sees output
-    info = pylsl.StreamInfo(stream_name, "EEG", n_ch, rate, pylsl.cf_float32, stream_name)
-    outlet = pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60)
-    out_name = f"{stream_name}-out"
-    log_path = tmp_path / "relay.log"
-    argv = [*prefix, "--in", stream_name, "--out", out_name, "--channels", str(n_ch)]
-    with log_path.open("w") as log:
-        relay = subprocess.Popen([*argv, "--rate", str(rate)], stdout=log, stderr=log)
-    client = _Client(out_name)
-    client.start()
-    rng = np.random.default_rng(1)
-    pool = rng.standard_normal((int(rate), n_ch)).astype(np.float32)
-    stamps: list[float] = []
-    try:
-        assert outlet.wait_for_consumers(60.0), "the relay never opened an inlet"
-        t0 = pylsl.local_clock() + 0.02
-        first_seen: int | None = None
-        deadline = time.monotonic() + 60.0
-        # Push on a regular grid (each stamp exactly t0 + k / rate) until the client has seen
-        # output, then `measured` more samples.
-        while first_seen is None or len(stamps) < first_seen + measured:
-            assert relay.poll() is None, f"relay exited: {log_path.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "no output from the relay within 60 s"
-            due = t0 + len(stamps) / rate
-            wait = due - pylsl.local_clock()
-            if wait > 0:
-                time.sleep(wait)
-            outlet.push_chunk(pool[len(stamps) % pool.shape[0]][None, :], due)
-            stamps.append(due)
-            if first_seen is None and client.stamps:
-                first_seen = len(stamps)
-        end = time.monotonic() + 10.0
-        while len(client.stamps) and client.stamps[-1] < stamps[-1] - 1e-3:
-            if time.monotonic() > end:
-                break
-            time.sleep(0.05)
-    finally:
-        client.stop.set()
-        client.join(10.0)
-        relay.terminate()
-        try:
-            relay.wait(20.0)
-        except subprocess.TimeoutExpired:
-            relay.kill()
-            relay.wait()
-    if client.error is not None:
-        raise client.error
-    got = np.array(client.stamps)
-    sent = np.array(stamps)
-    # The client joined mid-stream: from the first sample it got, it must get every later one,
-    # in order, each with the timestamp it was sent with.
-    j = int(np.argmin(np.abs(sent - got[0])))
-    assert got.shape[0] == sent.shape[0] - j, (got.shape, sent.shape, j)
-    assert sent.shape[0] - j >= measured
-    np.testing.assert_allclose(got, sent[j:], rtol=0, atol=TOLERANCE_S[name])
-    values = np.concatenate(client.rows)
-    assert values.shape == (got.shape[0], n_ch)
-    assert np.isfinite(values).all()
-    assert not np.allclose(values, pool[np.arange(j, sent.shape[0]) % pool.shape[0]], atol=1e-3)
-
-
 def _stream_through(
     argv: list[str],
     stream_name: str,
     tmp_path: Path,
     *,
-    n_ch: int,
+    pool: np.ndarray,
     rate: float,
     after_first: int,
+    last_within_s: float,
 ) -> tuple[np.ndarray, _Client]:
     """Push samples on a regular grid through a peer until ``after_first`` samples followed its
-    first output; return the stamps sent and the client (every output it saw)."""
+    first output; return the stamps sent and the client (every output it saw).
+
+    Sample ``k`` is row ``k % len(pool)`` of ``pool``, shape (samples, channels), stamped
+    ``t0 + k / rate``. At the end, waits (at most 15 s) for an output stamped within
+    ``last_within_s`` seconds of the last sample sent, then 0.3 s more.
+    """
+    n_ch = pool.shape[1]
     info = pylsl.StreamInfo(stream_name, "EEG", n_ch, rate, pylsl.cf_float32, stream_name)
     outlet = pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60)
     out_name = f"{stream_name}-out"
@@ -240,7 +176,6 @@ def _stream_through(
         peer = subprocess.Popen(cmd, stdout=log, stderr=log)
     client = _Client(out_name)
     client.start()
-    pool = np.random.default_rng(2).standard_normal((int(rate), n_ch)).astype(np.float32) * 10
     stamps: list[float] = []
     try:
         assert outlet.wait_for_consumers(60.0), "the peer never opened an inlet"
@@ -261,7 +196,7 @@ def _stream_through(
             if first_seen is None and client.stamps:
                 first_seen = len(stamps)
         end = time.monotonic() + 15.0
-        while not client.stamps or client.stamps[-1] < stamps[-1] - 0.2:
+        while not client.stamps or client.stamps[-1] < stamps[-1] - last_within_s:
             if time.monotonic() > end:
                 break
             time.sleep(0.05)
@@ -278,6 +213,40 @@ def _stream_through(
     if client.error is not None:
         raise client.error
     return np.array(stamps), client
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_relay_passes_every_sample_with_its_timestamp(
+    name: str, stream_name: str, tmp_path: Path
+) -> None:
+    prefix = PEERS[name]("relay")
+    if prefix is None:
+        pytest.skip(
+            f"peer {name} is not installed in {peers_root() / name} (optional; "
+            "benchmarks/peers/setup.sh installs it)"
+        )
+    rate, n_ch, measured = 250.0, 64, 500  # 2 s counted once the client sees output
+    pool = np.random.default_rng(1).standard_normal((int(rate), n_ch)).astype(np.float32)
+    sent, client = _stream_through(
+        list(prefix),
+        stream_name,
+        tmp_path,
+        pool=pool,
+        rate=rate,
+        after_first=measured,
+        last_within_s=1e-3,
+    )
+    got = np.array(client.stamps)
+    # The client joined mid-stream: from the first sample it got, it must get every later one,
+    # in order, each with the timestamp it was sent with.
+    j = int(np.argmin(np.abs(sent - got[0])))
+    assert got.shape[0] == sent.shape[0] - j, (got.shape, sent.shape, j)
+    assert sent.shape[0] - j >= measured
+    np.testing.assert_allclose(got, sent[j:], rtol=0, atol=TOLERANCE_S[name])
+    values = np.concatenate(client.rows)
+    assert values.shape == (got.shape[0], n_ch)
+    assert np.isfinite(values).all()
+    assert not np.allclose(values, pool[np.arange(j, sent.shape[0]) % pool.shape[0]], atol=1e-3)
 
 
 def _expected_stamps(sent: np.ndarray, got: np.ndarray, window: int, hop: int) -> np.ndarray:
@@ -304,8 +273,15 @@ def test_peer_work_gives_rows_of_the_right_shape_at_the_right_samples(
     if work == "decode":
         argv += ["--model", str(eegnet_path(n_ch, rate, float(rate), tmp_path))]
     hop = 1 if work == "decode" else 25  # every sample; every 0.1 s
+    pool = np.random.default_rng(2).standard_normal((rate, n_ch)).astype(np.float32) * 10
     sent, client = _stream_through(
-        argv, stream_name, tmp_path, n_ch=n_ch, rate=float(rate), after_first=250
+        argv,
+        stream_name,
+        tmp_path,
+        pool=pool,
+        rate=float(rate),
+        after_first=250,
+        last_within_s=0.2,
     )
     got = np.array(client.stamps)
     values = np.concatenate(client.rows)

@@ -1,4 +1,5 @@
-"""``bci-bridge run`` loads only what it runs: no training, plotting or benchmark libraries."""
+"""``bci-bridge run`` loads only what it runs: no training, plotting or benchmark libraries, and
+no ONNX for a pipeline without an onnx node."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +29,7 @@ def _modules_after(*argv: str) -> tuple[int, set[str]]:
         [sys.executable, "-c", _WRAPPER, *argv],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         env=os.environ.copy(),
     )
     assert result.returncode == 0, result.stderr
@@ -54,3 +57,22 @@ def test_each_command_imports_its_own_code_only() -> None:
     assert code == 0
     assert "bci_bridge.cli.list_cmd" in modules
     assert "bci_bridge.cli.run_cmd" not in modules
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check"])
+def test_a_pipeline_without_a_model_never_imports_onnx(check: bool, ipc_dir: Path) -> None:
+    # The input never comes: the run stops at its info timeout, after loading every module.
+    argv = [
+        "run",
+        str(ROOT / "examples" / "senddata_bandpower.toml"),  # bandpass and bandpower
+        f"--set=inputs[0].endpoint=ipc://{ipc_dir}/in",
+        f"--set=outputs[0].zmq=ipc://{ipc_dir}/out",
+        f"--set=pipeline.metrics=ipc://{ipc_dir}/metrics",
+        "--info-timeout=0.3",
+    ]
+    code, modules = _modules_after(*argv, *(["--check"] if check else []))
+    assert code == (0 if check else 2)  # 2: no stream info within the timeout
+    assert "decoders.bandpower" in modules  # the pipeline's modules were loaded
+    assert "runtime.runner" in modules
+    for package in ("onnx", "onnxruntime"):
+        assert not _loaded(modules, package), package

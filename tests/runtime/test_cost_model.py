@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 import zmq
 from fake_bridge import INFO, FakeBridge
-from helpers import Worker, collect
+from helpers import Worker, collect, fresh_module
 
 from bci_bridge.config import PipelineConfig, load_pipeline, parse_pipeline
 from bci_bridge.errors import ConfigError
@@ -60,12 +60,7 @@ params = { low = 8.0, high = 30.0 }
 @pytest.fixture
 def sleepy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """A fresh module of the sleepy plugin (its own instance list), importable by name."""
-    name = f"sleepy_{tmp_path.name[-12:].replace('-', '_')}"
-    (tmp_path / f"{name}.py").write_text(SLEEPY)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    __import__(name)
-    yield sys.modules[name]
-    sys.modules.pop(name, None)
+    return fresh_module(SLEEPY, "sleepy", tmp_path, monkeypatch)
 
 
 def _sleepy_node(module: ModuleType, extra: str = "") -> str:
