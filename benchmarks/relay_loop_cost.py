@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import time
 import tomllib
-from typing import Any
 
 import numpy as np
 import pylsl
+import runtime_thread  # a sibling script module (this folder is on sys.path)
 
 from bci_bridge.config import parse_pipeline
 from runtime.runner import Runtime, RuntimeOptions
@@ -53,15 +52,7 @@ def main() -> None:
         """
     )
     runtime = Runtime(parse_pipeline(raw), RuntimeOptions(exit_on_eos=True, info_timeout_s=20))
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        t0 = time.thread_time()
-        result["summary"] = runtime.run(threading.Event())
-        result["cpu_s"] = time.thread_time() - t0
-
-    thread = threading.Thread(target=target)
-    thread.start()
+    thread, result = runtime_thread.start(runtime)
     if not outlet.wait_for_consumers(30.0):
         raise SystemExit("the runtime did not connect")
     time.sleep(0.5)

@@ -25,12 +25,11 @@ import shutil
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+import runtime_thread  # a sibling script module (this folder is on sys.path)
 import zmq
 
 from bci_bridge.config import load_pipeline
@@ -77,15 +76,7 @@ def _measure(n: int, d: Path, burst: int) -> None:
     pub.setsockopt(zmq.LINGER, 2000)
     pub.bind(f"ipc://{d}/in")
     runtime = Runtime(pipeline, RuntimeOptions(exit_on_eos=True, info_timeout_s=10))
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        t0 = time.thread_time()
-        result["summary"] = runtime.run(threading.Event())
-        result["cpu_s"] = time.thread_time() - t0
-
-    thread = threading.Thread(target=target)
-    thread.start()
+    thread, result = runtime_thread.start(runtime)
     while True:
         msg = pub.recv()
         if msg[0] == 1 and msg[1:] == b"data.eeg":
