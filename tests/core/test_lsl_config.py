@@ -87,8 +87,9 @@ def test_demo_and_bench_pick_the_loopback_file_only_where_they_should(
     monkeypatch.setenv("LSLAPICFG", str(mine))
     assert use_local_config() == str(mine)  # demo: the user's choice stands
     assert use_local_config(override=True) == str(LOCAL_CONFIG)  # bench: always loopback
-    # Unset only for this pure environment check (no outlet, no inlet; monkeypatch restores the
-    # suite's loopback config afterwards), and use_local_config sets the loopback file again.
-    monkeypatch.delenv("LSLAPICFG")
+    # "No choice" as an empty value, never an unset variable: this is a pure environment check
+    # (no outlet, no inlet), use_local_config puts the loopback file back at once, and
+    # monkeypatch restores the suite's config afterwards.
+    monkeypatch.setenv("LSLAPICFG", "")
     assert use_local_config() == str(LOCAL_CONFIG)  # demo without a choice: loopback
     assert LOCAL_CONFIG.resolve() == SHIPPED
