@@ -182,19 +182,8 @@ class Node:
             return None
         self.stepping_since = 0
         t1 = perf()
-        dt = t1 - t0
-        self.calls += 1
-        self.call_ns.add(dt)
-        if t0 - self.step_ended_ns > COLD_GAP_NS:
-            self.cold_ns.add(dt)
-        elif dt > self.warm_max_ns:
-            self.warm_max_ns = dt
+        self.count_step(t1 - t0, t0 - self.step_ended_ns)
         self.step_ended_ns = t1
-        if dt > self._budget_ns:
-            self.overruns += 1
-            self.policy.overrun(dt, self.overruns)
-        elif self.policy.behind:
-            self.policy.on_time()
         if out is None or not self._accept(out):
             return None
         return out
@@ -273,7 +262,10 @@ class Node:
             log.error("%s (further errors of this node are counted, not logged)", err, exc_info=exc)
 
     def count_step(self, dt_ns: float, gap_ns: float) -> None:
-        """Record a step timed elsewhere (an isolated node's worker); let the policy act.
+        """Record one step's time, cold or warm, against the budget; let the policy act.
+
+        Inline steps come here from :meth:`_call`; an isolated node's, timed by its worker,
+        from :class:`runtime.isolated.IsolatedNode`.
 
         Parameters
         ----------
