@@ -8,10 +8,12 @@ that LabRecorder and most LSL apps use).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
 import pylsl
+from pylsl.lib import lib as _liblsl
 
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.lsl_config import describe_lsl_config
@@ -30,7 +32,9 @@ __all__ = [
 #: The shipped ``lsl_api.cfg`` that confines LSL to this machine (loopback only).
 LOCAL_CONFIG: Path = Path(str(files("bci_bridge") / "lsl_api.cfg"))
 
-local_clock = pylsl.local_clock
+#: LSL's clock, seconds: liblsl's function itself (pylsl's ``local_clock`` wraps it in a Python
+#: call, which the runtime would pay several times per sample).
+local_clock: Callable[[], float] = _liblsl.lsl_local_clock
 
 _LSL_FORMATS = {
     "float32": pylsl.cf_float32,

@@ -255,8 +255,9 @@ class LslOutput:
         ts = chunk.timestamps
         n = data.shape[0]
         if n <= self._stage_ts.shape[0]:
-            np.copyto(self._stage[:n], data, casting="unsafe")
-            np.copyto(self._stage_ts[:n], ts, casting="unsafe")
+            # Slice assignment casts like copyto(casting="unsafe"), without its Python wrapper.
+            self._stage[:n] = data
+            self._stage_ts[:n] = ts
             err = self._push_n(
                 self._obj, self._stage_ptr, ctypes.c_ulong(data.size), self._stage_ts_ptr, _ONE
             )
