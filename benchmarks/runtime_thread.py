@@ -1,7 +1,7 @@
 """Run a :class:`runtime.runner.Runtime` in a thread and measure that thread's CPU time.
 
-Shared by the loop-cost benchmarks (``runtime_loop_cost.py``, ``relay_loop_cost.py``), which
-import it as a sibling module (they run as scripts from this folder).
+Used by ``runtime_loop_cost.py``, which imports it as a sibling module (it runs as a script
+from this folder).
 """
 
 from __future__ import annotations
