@@ -5,7 +5,8 @@ the runtime. The modules design their filters and tapers with numpy (``decoders.
 ``decoders.tapers``, ``decoders.resample_design``) and run scipy's compiled SOS loop loaded on
 its own (``decoders.sos_kernel``). Each pipeline below runs for real in a fresh interpreter, fed
 by an LSL outlet in the same process, until every node has stepped; then the interpreter's
-scipy modules must be those of a bare ``import scipy`` plus the one extension module.
+scipy modules must be those of a bare ``import scipy`` plus the one extension module, and
+asyncio must not be loaded.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ threading.Thread(target=play, daemon=True).start()
 code = main(sys.argv[4:])
 stop.set()
 scipy_modules = sorted(m for m in sys.modules if m == "scipy" or m.startswith("scipy."))
-print(json.dumps({"code": code, "scipy": scipy_modules}))
+print(json.dumps({"code": code, "scipy": scipy_modules, "asyncio": "asyncio" in sys.modules}))
 """
 
 
@@ -165,3 +166,6 @@ def test_a_filtering_run_loads_no_scipy_signal(
     assert KERNEL_MODULE in loaded  # the compiled loop, loaded on its own
     extra = loaded - _bare_scipy_modules() - {KERNEL_MODULE}
     assert not extra, f"bci-bridge run imported {sorted(extra)}"
+    # Nor asyncio (~6 MB): pyzmq's ZAP thread and monitor helpers bring it; a run without
+    # CURVE needs neither (bci_bridge.curve, runtime.input_links).
+    assert not outcome["asyncio"]
