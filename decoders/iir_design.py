@@ -7,23 +7,23 @@ here from the textbook maths:
 - **Butterworth analog prototype.** The order-``N`` low-pass with a 1 rad/s cut-off has no
   zeros and its ``N`` poles evenly spaced on the left half of the unit circle,
   ``p_k = exp(j pi (2k + N - 1) / (2N))``, ``k = 1..N``, gain 1 (Oppenheim & Schafer,
-  *Discrete-Time Signal Processing*, 3rd ed., sec. 7.2.3).
-- **Analog frequency transforms** (same book, sec. 7.4; Parks & Burrus, *Digital Filter
-  Design*, ch. 7): ``s -> s / w`` (low-pass to a cut-off ``w``), ``s -> w / s`` (high-pass),
+  *Discrete-Time Signal Processing*, 3rd ed., ch. 7 and appendix B).
+- **Analog frequency transforms** (Parks & Burrus, *Digital Filter Design*, on analog
+  prototypes): ``s -> s / w`` (low-pass to a cut-off ``w``), ``s -> w / s`` (high-pass),
   ``s -> (s^2 + w0^2) / (B s)`` (band-pass of centre ``w0 = sqrt(w1 w2)`` and width
   ``B = w2 - w1``), each applied to the poles and zeros.
-- **Bilinear transform with pre-warping** (same book, sec. 7.2.2): the digital edge ``f`` at
-  rate ``fs`` becomes the analog edge ``w = 2 fs tan(pi f / fs)``; then
+- **Bilinear transform with pre-warping** (Oppenheim & Schafer, ch. 7): the digital edge
+  ``f`` at rate ``fs`` becomes the analog edge ``w = 2 fs tan(pi f / fs)``; then
   ``z = (2 fs + s) / (2 fs - s)`` maps each pole and zero, the zeros at infinity land on
   ``z = -1``, and the gain is corrected so the transfer function is unchanged.
 - **Second-order sections.** Conjugate poles are kept together and each pair is matched with
   its nearest zeros; the sections whose poles lie nearest the unit circle (highest Q) come
-  last, so the gain peaks of the early sections are attenuated by the later ones (Jackson,
-  *Digital Filters and Signal Processing*, 3rd ed., sec. 11.3). The overall gain is put in
-  the first section.
+  last, so the gain peaks of the early sections are attenuated by the later ones (the usual
+  rule for cascades: Jackson, *Digital Filters and Signal Processing*, on quantisation in
+  cascade forms). The overall gain is put in the first section.
 - **Notch.** The second-order notch of Orfanidis (*Introduction to Signal Processing*,
-  sec. 11.3): zeros on the unit circle at the notch frequency ``w0``, poles at the same angle
-  with the -3 dB width ``w0 / Q`` set by ``beta = tan(width / 2)``.
+  on parametric notch filters): zeros on the unit circle at the notch frequency ``w0``, poles
+  at the same angle with the -3 dB width ``w0 / Q`` set by ``beta = tan(width / 2)``.
 - **Steady state.** :func:`sos_zi` gives each section's transposed direct form II state for a
   constant input (the cascade's input scaled by the DC gain of the sections before it), so a
   filter started from it has no start-up transient for a constant signal.

@@ -118,8 +118,8 @@ def design_resampling(sfreq_in: float, sfreq_out: float) -> Resampling:
 def kaiser_lowpass(n_taps: int, cutoff: float, beta: float) -> npt.NDArray[np.float64]:
     """Design a linear-phase low-pass FIR filter: a Kaiser-windowed sinc, unit gain at DC.
 
-    The window method (Oppenheim & Schafer, *Discrete-Time Signal Processing*, 3rd ed.,
-    sec. 7.5-7.6): the ideal low-pass impulse response ``cutoff * sinc(cutoff * m)``, ``m``
+    The window method (Oppenheim & Schafer, *Discrete-Time Signal Processing*, ch. 7, the
+    Kaiser window method): the ideal low-pass impulse response ``cutoff * sinc(cutoff * m)``, ``m``
     the distance in samples from the centre, times a Kaiser window of shape ``beta``, scaled
     so that the taps sum to 1. The same taps as ``scipy.signal.firwin(n_taps, cutoff,
     window=("kaiser", beta))`` (tested to 1e-12).
