@@ -38,14 +38,16 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 import zmq.auth
-from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils import z85
 
 from bci_bridge.errors import ConfigError
+
+if TYPE_CHECKING:  # imported where a server starts one: it brings asyncio (~7 MB, ~15 ms)
+    from zmq.auth.thread import ThreadAuthenticator
 
 __all__ = [
     "HANDSHAKE_FAILED",
@@ -350,6 +352,8 @@ def serve(socket: zmq.Socket[Any], keys: ServerKeys) -> ServerGuard:
     with _lock:
         auth, users = _auths.get(id(ctx), (None, 0))
         if auth is None:
+            from zmq.auth.thread import ThreadAuthenticator
+
             auth = ThreadAuthenticator(ctx, log=logging.getLogger(f"{__name__}.zap"))
             auth.start()
         auth.configure_curve_callback(domain, credentials_provider=guard)

@@ -2,7 +2,9 @@
 
 Filtering a stream chunk by chunk gives the same samples as :func:`scipy.signal.sosfilt` over
 the whole recording, whatever the chunk sizes, with the filter started in steady state for the
-first sample (no start-up transient). The filtering itself is :class:`decoders.sos.SosFilter`.
+first sample (no start-up transient). The filtering itself is :class:`decoders.sos.SosFilter`,
+the design :func:`decoders.iir_design.butter_sos` (numpy only, equal to
+:func:`scipy.signal.butter` to rounding).
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.signal import butter
-
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget, require_regular
+from decoders.iir_design import butter_sos
 from decoders.sos import KERNEL as _KERNEL
 from decoders.sos import SosFilter, require_below_nyquist
 from decoders.sos import sosfilt_public as _sosfilt_public  # noqa: F401 (tests swap it in)
@@ -96,7 +97,7 @@ class BandPass:
         cfg = self._config
         sfreq = require_regular(info, "bandpass")
         require_below_nyquist(cfg.high, info, "high")
-        sos = butter(cfg.order, [cfg.low, cfg.high], btype="bandpass", fs=sfreq, output="sos")
+        sos = butter_sos(cfg.order, (cfg.low, cfg.high), "bandpass", sfreq)
         return self._filter.prepare(sos, info)
 
     def step(self, chunk: Chunk) -> Chunk | None:

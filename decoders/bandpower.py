@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.fft import rfftfreq
-from scipy.signal import get_window
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
@@ -27,6 +25,7 @@ from decoders.centring import Centring
 from decoders.checks import check_budget, require_regular
 from decoders.derived_units import log_of, power_density
 from decoders.ring import WindowRing
+from decoders.tapers import hann_periodic
 
 __all__ = ["BandPower", "BandPowerConfig"]
 
@@ -175,11 +174,11 @@ class BandPower:
                 key="window_s",
             )
         hop = max(1, round(cfg.hop_s * sfreq))
-        freqs = rfftfreq(n_win, 1 / sfreq)
+        freqs = np.fft.rfftfreq(n_win, 1 / sfreq)
         nyquist = sfreq / 2
         # One-sided density scaling, as scipy.signal.periodogram: 1 / (fs * sum(w**2)), doubled
         # for every bin but DC (and Nyquist when n_win is even).
-        taper = get_window("hann", n_win)
+        taper = hann_periodic(n_win)
         scale = np.full(freqs.size, 2.0 / (sfreq * np.sum(taper**2)))
         scale[0] /= 2
         if n_win % 2 == 0:
@@ -300,7 +299,7 @@ def _band_dft(n_win: int, bins: npt.NDArray[np.intp], taper: _F64) -> _F64:
     n_win : int
         Window length in samples.
     bins : ndarray of int, shape (n_bins,)
-        Frequency bin indices, as in ``rfftfreq(n_win)``.
+        Frequency bin indices, as in ``np.fft.rfftfreq(n_win)``.
     taper : ndarray, shape (n_win,)
         The window function.
 

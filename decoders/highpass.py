@@ -2,7 +2,9 @@
 
 Chunked filtering gives the same samples as :func:`scipy.signal.sosfilt` over the whole
 recording, started in steady state for the first sample (so a DC offset gives no start-up
-transient); the filtering is :class:`decoders.sos.SosFilter`.
+transient); the filtering is :class:`decoders.sos.SosFilter`, the design
+:func:`decoders.iir_design.butter_sos` (numpy only, equal to :func:`scipy.signal.butter` to
+rounding).
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.signal import butter
-
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget, require_regular
+from decoders.iir_design import butter_sos
 from decoders.sos import SosFilter, require_below_nyquist
 
 __all__ = ["HighPass", "HighPassConfig"]
@@ -74,7 +75,7 @@ class HighPass:
         cfg = self._config
         sfreq = require_regular(info, "highpass")
         require_below_nyquist(cfg.cutoff, info, "cutoff")
-        sos = butter(cfg.order, cfg.cutoff, btype="highpass", fs=sfreq, output="sos")
+        sos = butter_sos(cfg.order, cfg.cutoff, "highpass", sfreq)
         return self._filter.prepare(sos, info)
 
     def step(self, chunk: Chunk) -> Chunk | None:

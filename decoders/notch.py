@@ -1,6 +1,7 @@
 """A causal IIR notch filter (mains interference) at a frequency and its harmonics.
 
-Each notch is :func:`scipy.signal.iirnotch` turned into one second-order section; the notches
+Each notch is one second-order section, :func:`decoders.iir_design.notch_sos` (the filter of
+:func:`scipy.signal.iirnotch`, designed with numpy alone); the notches
 run as one cascade whose state is carried from chunk to chunk (:class:`decoders.sos.SosFilter`),
 started in steady state for the first sample.
 """
@@ -11,11 +12,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import iirnotch, tf2sos
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget, require_regular
+from decoders.iir_design import notch_sos
 from decoders.sos import SosFilter, require_below_nyquist
 
 __all__ = ["Notch", "NotchConfig"]
@@ -86,8 +87,7 @@ class Notch:
         sections = []
         for i, h in enumerate(cfg.harmonics):
             require_below_nyquist(cfg.freq * h, info, f"harmonics[{i}]")
-            b, a = iirnotch(cfg.freq * h, cfg.q, fs=sfreq)
-            sections.append(tf2sos(b, a))
+            sections.append(notch_sos(cfg.freq * h, cfg.q, sfreq))
         return self._filter.prepare(np.vstack(sections), info)
 
     def step(self, chunk: Chunk) -> Chunk | None:

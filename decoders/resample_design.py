@@ -5,7 +5,8 @@ two rates as a fraction (exact where the rates allow, else the nearest fraction 
 ``down <= MAX_FACTOR``): upsample by ``up`` (zeros between samples), low-pass below the lower
 Nyquist frequency, keep every ``down``-th sample. The low-pass is the FIR filter
 :func:`scipy.signal.resample_poly` uses (a Kaiser-windowed sinc, beta 5, ``10 * max(up, down)``
-taps on each side of its centre), designed with :func:`scipy.signal.firwin`, scaled by ``up``
+taps on each side of its centre; the design of :func:`scipy.signal.firwin`, written here with
+numpy's ``sinc`` and ``kaiser`` so that the runtime needs no ``scipy.signal``), scaled by ``up``
 and split into its ``up`` polyphase components, so that each output sample costs one dot
 product with ``ceil(n_taps / up)`` input samples.
 """
@@ -18,11 +19,10 @@ from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import firwin
 
 from bci_bridge.errors import ConfigError
 
-__all__ = ["MAX_FACTOR", "Resampling", "design_resampling"]
+__all__ = ["MAX_FACTOR", "Resampling", "design_resampling", "kaiser_lowpass"]
 
 #: Largest ``down`` (and, through the ratio, the largest factors) of a rate change.
 MAX_FACTOR = 1000
@@ -99,10 +99,8 @@ def design_resampling(sfreq_in: float, sfreq_out: float) -> Resampling:
         )
     largest = max(up, down)
     half = _HALF_LEN * largest
-    if largest == 1:  # the same rate: nothing to filter
-        taps = np.ones(1)
-    else:
-        taps = firwin(2 * half + 1, 1.0 / largest, window=("kaiser", _BETA)) * up
+    # The same rate (largest == 1) has nothing to filter.
+    taps = np.ones(1) if largest == 1 else kaiser_lowpass(2 * half + 1, 1.0 / largest, _BETA) * up
     per_phase = -(-taps.size // up)
     padded = np.zeros(per_phase * up)
     padded[: taps.size] = taps
@@ -115,3 +113,40 @@ def design_resampling(sfreq_in: float, sfreq_out: float) -> Resampling:
         taps=np.asarray(taps, dtype=np.float64),
         phases=phases,
     )
+
+
+def kaiser_lowpass(n_taps: int, cutoff: float, beta: float) -> npt.NDArray[np.float64]:
+    """Design a linear-phase low-pass FIR filter: a Kaiser-windowed sinc, unit gain at DC.
+
+    The window method (Oppenheim & Schafer, *Discrete-Time Signal Processing*, ch. 7, the
+    Kaiser window method): the ideal low-pass impulse response ``cutoff * sinc(cutoff * m)``, ``m``
+    the distance in samples from the centre, times a Kaiser window of shape ``beta``, scaled
+    so that the taps sum to 1. The same taps as ``scipy.signal.firwin(n_taps, cutoff,
+    window=("kaiser", beta))`` (tested to 1e-12).
+
+    Parameters
+    ----------
+    n_taps : int
+        Filter length, odd and >= 1.
+    cutoff : float
+        Cut-off as a fraction of the Nyquist frequency, in (0, 1).
+    beta : float
+        Kaiser window shape, >= 0 (5.0: about -55 dB side lobes).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_taps,)
+        The taps, symmetric about the centre, summing to 1.
+
+    Raises
+    ------
+    ValueError
+        If ``n_taps`` is not odd and positive, or ``cutoff`` not in (0, 1).
+    """
+    if n_taps < 1 or n_taps % 2 == 0:
+        raise ValueError(f"n_taps must be odd and >= 1, got {n_taps}")
+    if not 0.0 < cutoff < 1.0:
+        raise ValueError(f"cutoff must be in (0, 1) (a fraction of Nyquist), got {cutoff}")
+    m = np.arange(n_taps) - (n_taps - 1) / 2
+    taps = cutoff * np.sinc(cutoff * m) * np.kaiser(n_taps, beta)
+    return np.asarray(taps / taps.sum(), dtype=np.float64)

@@ -3,7 +3,9 @@
 :class:`SosFilter` filters chunks of shape (n_samples, n_channels) with a fixed SOS cascade
 and carries the filter state from chunk to chunk, so that chunked filtering gives the same
 samples as :func:`scipy.signal.sosfilt` over the whole recording, whatever the chunk sizes,
-with the filter started in steady state for the first sample (no start-up transient).
+with the filter started in steady state for the first sample (no start-up transient). The
+filtering loop is scipy's compiled one, loaded without ``scipy.signal``
+(:mod:`decoders.sos_kernel`); the steady state is :func:`decoders.iir_design.sos_zi`.
 
 A non-finite input value (NaN, inf) would poison a channel's state for the rest of a run:
 after each chunk the state is checked (one sum, no allocation), and a channel whose state
@@ -15,49 +17,19 @@ after are finite again.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import sosfilt, sosfilt_zi
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
+from decoders.iir_design import sos_zi
+from decoders.sos_kernel import KERNEL, Kernel, sosfilt_public
 
 __all__ = ["KERNEL", "Kernel", "SosFilter", "require_below_nyquist", "sosfilt_public"]
 
 _F64 = npt.NDArray[np.float64]
-#: ``kernel(sos, x, zi)`` filters ``x`` (n_signals, n_samples) in place, updating ``zi``
-#: (n_signals, n_sections, 2) in place; all float64 and C-contiguous.
-Kernel = Callable[[_F64, _F64, _F64], None]
-
-
-def sosfilt_public(sos: _F64, x: _F64, zi: _F64) -> None:
-    """Filter in place, as the private kernel does, through public :func:`scipy.signal.sosfilt`.
-
-    Parameters
-    ----------
-    sos : ndarray, shape (n_sections, 6)
-        The filter.
-    x : ndarray, shape (n_signals, n_samples)
-        Signals, overwritten with the filtered signals.
-    zi : ndarray, shape (n_signals, n_sections, 2)
-        Filter state, updated in place.
-    """
-    y, zf = sosfilt(sos, x, axis=-1, zi=np.moveaxis(zi, 1, 0))
-    x[...] = y
-    zi[...] = np.moveaxis(zf, 0, 1)
-
-
-try:
-    # The compiled loop behind scipy.signal.sosfilt. Called directly it costs ~5 us per chunk
-    # instead of ~60-85 us: sosfilt's argument checks and copies dominate small chunks.
-    from scipy.signal._sosfilt import _sosfilt as _sosfilt_private
-
-    KERNEL: Kernel = _sosfilt_private
-except ImportError:  # pragma: no cover - a scipy that moved its private kernel
-    KERNEL = sosfilt_public
 
 
 class SosFilter:
@@ -66,7 +38,8 @@ class SosFilter:
     Parameters
     ----------
     kernel : callable
-        The in-place filtering loop (see :data:`Kernel`); :data:`KERNEL` by default.
+        The in-place filtering loop (see :data:`decoders.sos_kernel.Kernel`);
+        :data:`decoders.sos_kernel.KERNEL` by default.
 
     Notes
     -----
@@ -117,7 +90,7 @@ class SosFilter:
             The output: same channels and rate; dtype float64 or float32 (see class notes).
         """
         self._sos = np.ascontiguousarray(sos, dtype=np.float64)
-        self._zi_unit = np.ascontiguousarray(sosfilt_zi(self._sos), dtype=np.float64)
+        self._zi_unit = sos_zi(self._sos)
         n_channels = info.n_channels
         self._n_channels = n_channels
         self._state = np.zeros((n_channels, self._sos.shape[0], 2))

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import butter, sosfilt_zi
 
 from bci_bridge.errors import ConfigError
 from bci_bridge.stream import Chunk, StreamInfo
 from decoders.checks import check_budget, require_regular
+from decoders.iir_design import butter_sos, sos_zi
 from decoders.sos import KERNEL, require_below_nyquist
 
 __all__ = ["Spikes", "SpikesConfig"]
@@ -163,9 +163,9 @@ class Spikes:
         cfg = self._config
         sfreq = require_regular(info, "spikes")
         require_below_nyquist(cfg.high, info, "high")
-        sos = butter(cfg.order, [cfg.low, cfg.high], btype="bandpass", fs=sfreq, output="sos")
+        sos = butter_sos(cfg.order, (cfg.low, cfg.high), "bandpass", sfreq)
         self._sos = np.ascontiguousarray(sos, dtype=np.float64)
-        self._zi_unit = np.ascontiguousarray(sosfilt_zi(self._sos), dtype=np.float64)
+        self._zi_unit = sos_zi(self._sos)
         c = self._n_channels = info.n_channels
         self._bin = max(1, round(cfg.bin_s * sfreq))
         self._alpha = min(1.0, self._bin / (cfg.rms_tau_s * sfreq))

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import errno
 import logging
+import struct
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import zmq
-from zmq.utils.monitor import parse_monitor_message
 
 from bci_bridge.curve import HANDSHAKE_FAILED, ClientKeys, dial
 from bci_bridge.endpoints import connect
@@ -28,6 +28,10 @@ from bci_bridge.endpoints import connect
 __all__ = ["REDIAL_S", "InputLinks", "Link"]
 
 log = logging.getLogger(__name__)
+#: A monitor event's first frame: event id (uint16) and value (uint32), native byte order
+#: (libzmq's ``zmq_socket_monitor``); the second frame is the endpoint. Parsed here rather than
+#: with ``zmq.utils.monitor``, which imports ``zmq.asyncio`` and asyncio (~6 MB, ~12 ms).
+_EVENT = struct.Struct("=HI")
 
 #: How long after a failed handshake the endpoint is dialled again, seconds.
 REDIAL_S = 1.0
@@ -83,14 +87,15 @@ class InputLinks:
             return
         while True:
             try:
-                event = parse_monitor_message(monitor.recv_multipart(zmq.NOBLOCK))
+                frames = monitor.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            endpoint = event["endpoint"].decode(errors="replace")
+            event_id, _ = _EVENT.unpack(frames[0][: _EVENT.size])
+            endpoint = frames[1].decode(errors="replace")
             link = self._by_endpoint.get(endpoint)
             if link is None:
                 continue
-            if event["event"] & HANDSHAKE_FAILED:
+            if event_id & HANDSHAKE_FAILED:
                 link.handshakes_failed += 1
                 if link.handshakes_failed == 1 or link.redial_at is None:
                     log.warning(
@@ -98,7 +103,7 @@ class InputLinks:
                         "%g s",
                         link.name,
                         endpoint,
-                        zmq.Event(event["event"]).name,
+                        zmq.Event(event_id).name,
                         "not the bridge whose public key is pinned, or a bridge without keys "
                         "(CURVE on one side only)"
                         if link.curve is not None
