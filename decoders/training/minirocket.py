@@ -3,14 +3,16 @@
 The transform is :mod:`decoders.training.minirocket_kernels` (multivariate MiniRocket: each
 kernel at each dilation sums its convolution over a random channel subset), pooled over time by
 the ``pooling`` operators of :mod:`decoders.training.rocket_pooling`: PPV alone is MiniRocket
-(Dempster et al. 2021); PPV, MPV and MIPV together are MultiRocket's pooling (Tan et al. 2022)
-less its longest-stretch operator. The head is the shared
+(Dempster et al. 2021); PPV, MPV, MIPV and LSPV together are MultiRocket's pooling (Tan et al.
+2022). The head is the shared
 :class:`~decoders.training.head.LinearHead` on standardised features: ridge (MiniRocket's),
 logistic regression or shrinkage LDA.
 
 With ``differences = true`` half the combinations go to a second, independent
 transform of the window's first difference along time (``x[t + 1] - x[t]``, as MultiRocket
-does), whose features follow the signal's; the window's cost stays about the same.
+does), with its own kernels' channel picks and biases; its features follow the signal's and
+the window's cost stays about the same. ``differences = true`` with all four operators and the
+ridge head is MultiRocket's recipe, at a feature count bounded by the runtime's budget.
 
 Every setting is a single value; ``bci-bridge train`` chooses among lists of them by repeated
 cross-validation on the training data (:mod:`decoders.training.grid`).
@@ -62,7 +64,8 @@ class MiniRocketConfig:
     differences : bool
         Give half the combinations to the window's first difference (see the module docs).
     pooling : tuple of str
-        Pooling operators, a non-empty subset of ``("ppv", "mpv", "mipv")`` in that order.
+        Pooling operators, a non-empty subset of ``("ppv", "mpv", "mipv", "lspv")`` in that
+        order.
     classifier : {"lda", "logreg", "ridge"}
         The linear stage.
     """
