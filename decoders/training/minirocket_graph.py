@@ -161,7 +161,22 @@ def _bucket(
     column = parts.op("Unsqueeze", [conv, parts.const(f"{tag}_ax3", [3], np.int64)], f"{tag}_cl")
     sums = parts.op("MatMul", [ones, column], f"{tag}_sum_c")  # (b, R, nb, 1)
     if longest:
-        runs = longest_runs_graph(parts, ones, f"{tag}_run")  # (b, R, nb, 1)
+        # Time outermost, (b, L, R, nb): compared again from the transposed convolution.
+        conv_t = parts.op("Transpose", [conv], f"{tag}_conv_t", perm=[0, 2, 1])  # (b, L, R)
+        conv_t4 = parts.op(
+            "Unsqueeze", [conv_t, parts.const(f"{tag}_ax3t", [3], np.int64)], f"{tag}_c4t"
+        )
+        biases_t = parts.const(f"{tag}_bt", biases[:, :, 0])  # (R, nb)
+        positive_t = parts.op("Greater", [conv_t4, biases_t], f"{tag}_pos_t")
+        ones_t = parts.op("Cast", [positive_t], f"{tag}_ones_t", to=TensorProto.FLOAT)
+        # One axis of pairs: ONNX Runtime is slow over a short innermost axis (nb <= 3).
+        pairs_t = parts.const(f"{tag}_pairs_t", [0, 0, -1], np.int64)
+        flat_t = parts.op("Reshape", [ones_t, pairs_t], f"{tag}_flat_t")  # (b, L, R * nb)
+        runs = longest_runs_graph(parts, flat_t, 1, f"{tag}_run")  # (b, R * nb)
+        shaped = parts.const(
+            f"{tag}_runs_shape", [0, biases.shape[0], biases.shape[1], 1], np.int64
+        )
+        runs = parts.op("Reshape", [runs, shaped], f"{tag}_runs")  # (b, R, nb, 1)
     else:
         runs = parts.op("Mul", [sums, parts.const(f"{tag}_none", 0.0)], f"{tag}_no_runs")
     stats = parts.op("Concat", [counts, sums, runs], f"{tag}_stats4", axis=3)

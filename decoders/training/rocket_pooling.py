@@ -78,25 +78,27 @@ def longest_runs(positive: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
     return np.asarray(run.max(axis=-1, initial=0.0), dtype=np.float64)
 
 
-def longest_runs_graph(parts: GraphParts, ones: str, tag: str) -> str:
-    """Append the longest run of 1.0 along the last axis of ``ones`` (..., L) of 0.0 and 1.0.
+def longest_runs_graph(parts: GraphParts, ones: str, axis: int, tag: str) -> str:
+    """Append the longest run of 1.0 along ``axis`` of ``ones`` (0.0 and 1.0 only).
 
-    Returns (..., 1), keeping the reduced axis. Scan-free and in O(L) per row, in six nodes:
-    each positive sample is labelled by the count of zeros before it (an exclusive CumSum of
-    ``1 - ones``), which is the same for the samples of one run and differs between runs; a
-    ScatterElements with ``reduction = "add"`` sums the ones per label, so each run's length
-    lands in its own slot, and ReduceMax takes the longest. Counts below 2^24 are exact in
-    float32, so the result equals :func:`longest_runs` (a different algorithm) exactly.
+    Returns the runs with ``axis`` removed. Scan-free and in O(L) per run of samples, in six
+    nodes: each positive sample is labelled by the count of zeros before it (an exclusive
+    CumSum of ``1 - ones``), which is the same for the samples of one run and differs between
+    runs; a ScatterElements with ``reduction = "add"`` sums the ones per label, so each run's
+    length lands in its own slot, and ReduceMax takes the longest. Counts below 2^24 are exact
+    in float32, so the result equals :func:`longest_runs` (another algorithm) exactly.
+    ONNX Runtime's CumSum and ScatterElements are several times faster along an outer axis
+    than along the innermost one, hence ``axis``.
     """
     zeros = parts.op("Sub", [parts.const(f"{tag}_one", 1.0), ones], f"{tag}_zeros")
-    axis = parts.const(f"{tag}_axis", -1, np.int64)
-    before = parts.op("CumSum", [zeros, axis], f"{tag}_zeros_before", exclusive=1)
+    along = parts.const(f"{tag}_axis", axis, np.int64)
+    before = parts.op("CumSum", [zeros, along], f"{tag}_zeros_before", exclusive=1)
     label = parts.op("Cast", [before], f"{tag}_label", to=TensorProto.INT64)
     empty = parts.op("Mul", [ones, parts.const(f"{tag}_nothing", 0.0)], f"{tag}_empty")
     lengths = parts.op(
-        "ScatterElements", [empty, label, ones], f"{tag}_runs", axis=-1, reduction="add"
+        "ScatterElements", [empty, label, ones], f"{tag}_runs", axis=axis, reduction="add"
     )
-    return parts.op("ReduceMax", [lengths], f"{tag}_longest", axes=[-1], keepdims=1)
+    return parts.op("ReduceMax", [lengths], f"{tag}_longest", axes=[axis], keepdims=0)
 
 
 def group_stats(conv: _F64, biases: _F64, longest: bool = False) -> _F64:
