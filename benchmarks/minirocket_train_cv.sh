@@ -18,11 +18,13 @@ mkdir -p "$out"
 recipe="$out/scp1_minirocket_train_only.toml"
 grep -v '^test = ' "$here/../examples/recipes/scp1_minirocket.toml" > "$recipe"
 # aeon: paths do not depend on the recipe's folder, so the copy reads the same TRAIN file.
-# Each rate gets its own run (data.sfreq set to one value) so every rate's rows are reported.
+# Each rate gets its own run (data.sfreq set to one value) so every rate's rows are reported;
+# max_window_us=inf lifts the one-window budget, so counts past it are cross-validated too.
 if [ "$stage" = minirocket ]; then
     for rate in 64 32 128; do
         bci-bridge train "$recipe" --out "$out/sfreq$rate.onnx" --report "$out/sfreq$rate.json" \
             --jobs 2 --set "data.sfreq=$rate" --set 'decoder.features=[2016, 4032, 8064]' \
+            --set 'decoder.max_window_us=inf' \
             --set 'decoder.pooling=[["ppv"]]' --set 'decoder.differences=false' \
             --set 'decoder.classifier="ridge"'
     done
@@ -30,6 +32,7 @@ elif [ "$stage" = multirocket ]; then
     for rate in 64 128; do
         bci-bridge train "$recipe" --out "$out/multi$rate.onnx" --report "$out/multi$rate.json" \
             --jobs 2 --set "data.sfreq=$rate" --set 'decoder.features=[672, 1344, 2016]' \
+            --set 'decoder.max_window_us=inf' \
             --set 'decoder.pooling=[["ppv", "mpv", "mipv", "lspv"]]' \
             --set 'decoder.differences=true' --set 'decoder.classifier="ridge"'
     done
