@@ -110,3 +110,21 @@ def test_a_list_of_rates_sets_the_first_and_keeps_the_rest_to_search(tmp_path: P
     assert (recipe.data.sfreq, recipe.rates) == (64.0, (64.0, 128.0))
     at = recipe.at_rate(128.0)
     assert (at.data.sfreq, at.rates) == (128.0, ())
+
+
+def test_a_list_of_rates_is_refused_where_it_cannot_be_searched(tmp_path: Path) -> None:
+    # Sliding windows are cut after the whole recording is resampled: one rate only.
+    raw = {
+        "data": {"train": SCP1_TRAIN.strip('"'), "sfreq": [64, 128]},
+        "windows": {"length_s": 1.0, "hop_s": 0.25, "event_s": 1.5},
+        "decoder": {"family": "segment_means_lda"},
+    }
+    with pytest.raises(ConfigError, match="trial recipes only") as err:
+        parse_recipe(raw, base_dir=tmp_path)
+    assert err.value.key == "data.sfreq"
+    # Fine-tuning keeps the base model's rate, so train refuses before reading anything.
+    recipe = tmp_path / "rates.toml"
+    recipe.write_text(RECIPE.format(train=SCP1_TRAIN, test="", sfreq="[64, 128]"))
+    with pytest.raises(ConfigError, match="base model's rate") as err:
+        train(recipe, tmp_path / "m.onnx", base=tmp_path / "no_model_needed.onnx")
+    assert (err.value.key, err.value.file) == ("data.sfreq", str(recipe))
