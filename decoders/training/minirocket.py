@@ -134,7 +134,7 @@ def estimated_window_us(config: MiniRocketConfig, n_samples: int) -> float:
     The graph compares every (kernel, bias) pair's convolution with its bias at every sample
     of the window (valid-only convolutions are masked, not shortened), so the cost follows the
     pair-samples: pairs per series x series x samples, weighted by the pooling's work. The
-    model is within about 15 % of the measured p50s from 32 to 128 Hz (README).
+    model is within about 25 % of the p50s measured at 64 and 128 Hz (README), mostly below.
     """
     series = 2 if config.differences else 1
     pair_samples = config.per_series * series * n_samples / 1000.0
