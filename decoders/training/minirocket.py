@@ -3,14 +3,16 @@
 The transform is :mod:`decoders.training.minirocket_kernels` (multivariate MiniRocket: each
 kernel at each dilation sums its convolution over a random channel subset), pooled over time by
 the ``pooling`` operators of :mod:`decoders.training.rocket_pooling`: PPV alone is MiniRocket
-(Dempster et al. 2021); PPV, MPV and MIPV together are MultiRocket's pooling (Tan et al. 2022)
-less its longest-stretch operator. The head is the shared
+(Dempster et al. 2021); PPV, MPV, MIPV and LSPV together are MultiRocket's pooling (Tan et al.
+2022). The head is the shared
 :class:`~decoders.training.head.LinearHead` on standardised features: ridge (MiniRocket's),
 logistic regression or shrinkage LDA.
 
 With ``differences = true`` half the combinations go to a second, independent
 transform of the window's first difference along time (``x[t + 1] - x[t]``, as MultiRocket
-does), whose features follow the signal's; the window's cost stays about the same.
+does), with its own kernels' channel picks and biases; its features follow the signal's and
+the window's cost stays about the same. ``differences = true`` with all four operators and the
+ridge head is MultiRocket's recipe, at a feature count bounded by the runtime's budget.
 
 Every setting is a single value; ``bci-bridge train`` chooses among lists of them by repeated
 cross-validation on the training data (:mod:`decoders.training.grid`).
@@ -28,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
+from decoders.training.budget import DEFAULT_WINDOW_US, check_budget
 from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.graph import GraphParts
 from decoders.training.head import Classifier
@@ -42,7 +45,7 @@ from decoders.training.minirocket_kernels import (
 )
 from decoders.training.rocket_pooling import OPERATORS
 
-__all__ = ["MiniRocket", "MiniRocketConfig"]
+__all__ = ["MiniRocket", "MiniRocketConfig", "estimated_window_us"]
 
 _F64 = npt.NDArray[np.float64]
 
@@ -62,15 +65,21 @@ class MiniRocketConfig:
     differences : bool
         Give half the combinations to the window's first difference (see the module docs).
     pooling : tuple of str
-        Pooling operators, a non-empty subset of ``("ppv", "mpv", "mipv")`` in that order.
+        Pooling operators, a non-empty subset of ``("ppv", "mpv", "mipv", "lspv")`` in that
+        order.
     classifier : {"lda", "logreg", "ridge"}
         The linear stage.
+    max_window_us : float
+        Bound on one window's estimated cost on one thread (microseconds,
+        :func:`estimated_window_us`); a candidate over it is skipped by selection
+        (:mod:`decoders.training.budget`). ``inf`` lifts it, for exploration.
     """
 
     features: int = 1008
     differences: bool = False
     pooling: tuple[str, ...] = ("ppv",)
     classifier: Classifier = "logreg"
+    max_window_us: float = DEFAULT_WINDOW_US
 
     def __post_init__(self) -> None:
         if not isinstance(self.differences, bool):
@@ -83,6 +92,15 @@ class MiniRocketConfig:
                 key="pooling",
             )
         object.__setattr__(self, "pooling", pooling)
+        if (
+            isinstance(self.max_window_us, bool)
+            or not isinstance(self.max_window_us, int | float)
+            or not self.max_window_us > 0
+        ):
+            raise ConfigError(
+                f"must be a time > 0 us (inf: no bound), got {self.max_window_us!r}",
+                key="max_window_us",
+            )
         least = len(KERNELS) * len(pooling) * (2 if self.differences else 1)
         if (
             isinstance(self.features, bool)
@@ -101,6 +119,32 @@ class MiniRocketConfig:
         return share // len(KERNELS) * len(KERNELS)
 
 
+#: :func:`estimated_window_us`'s model, fitted to ``benchmarks/family_windows.py`` on the 2-core
+#: development machine: a fixed part, and per 1000 (pair, sample) comparisons the cost of PPV's
+#: count alone, of the MatMuls of MPV and MIPV, and of LSPV's runs on top of them.
+_FIXED_US = 50.0
+_PPV_US = 0.9
+_SUMS_US = 3.0
+_RUNS_US = 3.5
+
+
+def estimated_window_us(config: MiniRocketConfig, n_samples: int) -> float:
+    """Estimated p50 of one window of ``n_samples`` through the ONNX graph, one thread (us).
+
+    The graph compares every (kernel, bias) pair's convolution with its bias at every sample
+    of the window (valid-only convolutions are masked, not shortened), so the cost follows the
+    pair-samples: pairs per series x series x samples, weighted by the pooling's work. The
+    model is within about 25 % of the p50s measured at 64 and 128 Hz (README), mostly below.
+    """
+    series = 2 if config.differences else 1
+    pair_samples = config.per_series * series * n_samples / 1000.0
+    if config.pooling == ("ppv",):
+        per = _PPV_US
+    else:
+        per = _SUMS_US + (_RUNS_US if "lspv" in config.pooling else 0.0)
+    return _FIXED_US + per * pair_samples
+
+
 class MiniRocket(FeatureFamily):
     """Pooled random dilated convolutions (MiniRocket, MultiRocket), then the linear head."""
 
@@ -117,6 +161,11 @@ class MiniRocket(FeatureFamily):
             raise ConfigError(
                 f"needs windows of > {KERNEL_LENGTH} samples, got {shape.n_samples}", key="family"
             )
+        check_budget(
+            estimated_window_us(config, shape.n_samples),
+            config.max_window_us,
+            f"{config.features} features of {shape.n_samples}-sample windows",
+        )
         self.kernels: Kernels | None = None
         #: Transform of the first difference, if used.
         self.diff_kernels: Kernels | None = None

@@ -9,7 +9,8 @@ laid out to keep the node count low whatever the feature count:
 3. one Concat of all dilations' rows (R, L); rows with the same number of biases nb form a
    bucket (a Gather of its rows) and share one Greater against their biases (R_nb, nb, 1);
 4. PPV alone: one ReduceSum per bucket; otherwise two MatMuls give per (row, bias) the count,
-   the index sum and the sum of ``c`` over the positives
+   the index sum and the sum of ``c`` over the positives, and with LSPV
+   :func:`~decoders.training.rocket_pooling.longest_runs_graph` the longest run of them
    (:mod:`decoders.training.rocket_pooling`);
 5. one Gather puts the buckets' (kernel, bias) pairs in
    :func:`~.minirocket_kernels.transform`'s order, and the pooling arithmetic runs once on
@@ -28,7 +29,7 @@ from onnx import TensorProto
 
 from decoders.training.graph import GraphParts
 from decoders.training.minirocket_kernels import KERNEL_LENGTH, Group, Kernels
-from decoders.training.rocket_pooling import pool_graph
+from decoders.training.rocket_pooling import N_STATS, longest_runs_graph, pool_graph
 
 __all__ = ["transform_graph"]
 
@@ -95,7 +96,8 @@ def transform_graph(
         if len(members) < len(rows):
             index = parts.const(f"{tag}_rows", members, np.int64)
             picked = parts.op("Gather", [conv, index], f"{tag}_conv", axis=1)  # (b, R_w, L)
-        outputs.append(_bucket(parts, picked, biases, n_samples, ppv_only, tag))
+        longest = "lspv" in operators
+        outputs.append(_bucket(parts, picked, biases, n_samples, ppv_only, longest, tag))
     stats = (
         outputs[0]
         if len(outputs) == 1
@@ -109,7 +111,7 @@ def transform_graph(
         for j in range(g.biases.shape[1])
     ]
     keep = parts.const(f"{prefix}_order", order, np.int64)
-    kept = parts.op("Gather", [stats, keep], f"{prefix}_stats", axis=1)  # (b, M) or (b, M, 3)
+    kept = parts.op("Gather", [stats, keep], f"{prefix}_stats", axis=1)  # (b, M) or (b, M, 4)
     lengths = kernels.pair_lengths(n_samples)
     if ppv_only:
         return parts.op("Div", [kept, parts.const(f"{prefix}_len", lengths)], f"{prefix}_ppv")
@@ -133,11 +135,18 @@ def _row_biases(rows: list[Group], first_row: dict[int, int], r: int) -> np.ndar
 
 
 def _bucket(
-    parts: GraphParts, conv: str, biases: np.ndarray, n_samples: int, ppv_only: bool, tag: str
+    parts: GraphParts,
+    conv: str,
+    biases: np.ndarray,
+    n_samples: int,
+    ppv_only: bool,
+    longest: bool,
+    tag: str,
 ) -> str:
     """Compare ``conv`` (b, R, L) with ``biases`` (R, nb, 1); return the sums per pair.
 
-    (b, R * nb) counts when ``ppv_only``, else (b, R * nb, 3): count, index sum, sum of c.
+    (b, R * nb) counts when ``ppv_only``, else (b, R * nb, 4): count, index sum, sum of c and
+    (if ``longest``, else 0) the longest run of positives.
     """
     conv4 = parts.op("Unsqueeze", [conv, parts.const(f"{tag}_ax2", [2], np.int64)], f"{tag}_c4")
     positive = parts.op("Greater", [conv4, parts.const(f"{tag}_b", biases)], f"{tag}_pos")
@@ -151,8 +160,27 @@ def _bucket(
     counts = parts.op("MatMul", [ones, parts.const(f"{tag}_ti", ti)], f"{tag}_ci")
     column = parts.op("Unsqueeze", [conv, parts.const(f"{tag}_ax3", [3], np.int64)], f"{tag}_cl")
     sums = parts.op("MatMul", [ones, column], f"{tag}_sum_c")  # (b, R, nb, 1)
-    stats = parts.op("Concat", [counts, sums], f"{tag}_stats4", axis=3)
-    flat = parts.const(f"{tag}_flat", [0, -1, 3], np.int64)
+    if longest:
+        # Time outermost, (b, L, R, nb): compared again from the transposed convolution.
+        conv_t = parts.op("Transpose", [conv], f"{tag}_conv_t", perm=[0, 2, 1])  # (b, L, R)
+        conv_t4 = parts.op(
+            "Unsqueeze", [conv_t, parts.const(f"{tag}_ax3t", [3], np.int64)], f"{tag}_c4t"
+        )
+        biases_t = parts.const(f"{tag}_bt", biases[:, :, 0])  # (R, nb)
+        positive_t = parts.op("Greater", [conv_t4, biases_t], f"{tag}_pos_t")
+        ones_t = parts.op("Cast", [positive_t], f"{tag}_ones_t", to=TensorProto.FLOAT)
+        # One axis of pairs: ONNX Runtime is slow over a short innermost axis (nb <= 3).
+        pairs_t = parts.const(f"{tag}_pairs_t", [0, 0, -1], np.int64)
+        flat_t = parts.op("Reshape", [ones_t, pairs_t], f"{tag}_flat_t")  # (b, L, R * nb)
+        runs = longest_runs_graph(parts, flat_t, 1, f"{tag}_run")  # (b, R * nb)
+        shaped = parts.const(
+            f"{tag}_runs_shape", [0, biases.shape[0], biases.shape[1], 1], np.int64
+        )
+        runs = parts.op("Reshape", [runs, shaped], f"{tag}_runs")  # (b, R, nb, 1)
+    else:
+        runs = parts.op("Mul", [sums, parts.const(f"{tag}_none", 0.0)], f"{tag}_no_runs")
+    stats = parts.op("Concat", [counts, sums, runs], f"{tag}_stats4", axis=3)
+    flat = parts.const(f"{tag}_flat", [0, -1, N_STATS], np.int64)
     return parts.op("Reshape", [stats, flat], f"{tag}_stats")
 
 

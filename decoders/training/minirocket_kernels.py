@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from decoders.training.rocket_pooling import group_stats, pool
+from decoders.training.rocket_pooling import N_STATS, group_stats, pool
 
 __all__ = ["KERNELS", "KERNEL_LENGTH", "Group", "Kernels", "fit_kernels", "transform"]
 
@@ -191,7 +191,8 @@ def transform(kernels: Kernels, X: _F64, operators: Sequence[str] = ("ppv",)) ->
     """
     Xq = quantise(X, kernels.scale_exp)
     ppv_only = tuple(operators) == ("ppv",)
-    stats = np.zeros((X.shape[0], kernels.n_features, 3))
+    stats = np.zeros((X.shape[0], kernels.n_features, N_STATS))
+    longest = "lspv" in operators
     for start in range(0, X.shape[0], _BLOCK):
         block = Xq[start : start + _BLOCK]
         rows = slice(start, start + len(block))
@@ -203,6 +204,6 @@ def transform(kernels: Kernels, X: _F64, operators: Sequence[str] = ("ppv",)) ->
                 positive = conv[:, :, None, :] > g.biases[None, :, :, None]
                 stats[rows, pairs, 0] = positive.sum(axis=3).reshape(len(block), -1)
             else:
-                stats[rows, pairs] = group_stats(conv, g.biases)
+                stats[rows, pairs] = group_stats(conv, g.biases, longest)
             column += g.biases.size
     return pool(stats, kernels.pair_lengths(X.shape[2]), operators)

@@ -15,7 +15,8 @@
     sfreq = 128.0       # optional: the rate (Hz) to train at. A file at another rate is
                         #   resampled as the runtime's resample module will (the written
                         #   pipeline gets a resample node); a .ts file that states no rate
-                        #   is taken to be at this rate
+                        #   is taken to be at this rate. A list ([64, 128]) is searched like
+                        #   a decoder setting: every candidate at every rate, on TRAIN only
     stream = ""         # .xdf files: the data stream, by name or type (empty: the only one)
     markers = ""        # .xdf files: the marker stream, by name (empty: the only one)
     length = "crop"     # .ts trials of unequal length: "crop" to the shortest or "pad" to the
@@ -50,6 +51,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from collections.abc import Sequence
@@ -159,6 +161,13 @@ class Recipe:
     candidates: tuple[Candidate, ...]
     cv: CvConfig
     windows: WindowsConfig | None = None
+    #: The rates ``[data] sfreq`` lists to search (empty: one rate or none, in ``data.sfreq``,
+    #: which otherwise holds the first of them).
+    rates: tuple[float, ...] = ()
+
+    def at_rate(self, rate: float) -> Recipe:
+        """Return this recipe with ``data.sfreq = rate`` and no rates left to search."""
+        return dataclasses.replace(self, data=dataclasses.replace(self.data, sfreq=rate), rates=())
 
 
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
@@ -196,10 +205,21 @@ def parse_recipe(
             raise ConfigError(
                 "unknown table; expected data, windows, filters, decoder, cv", key=key
             )
-    data = _build(DataConfig, _table(raw, "data", required=True), "data")
+    data_table = _table(raw, "data", required=True)
+    rates = _rates(data_table.get("sfreq"))
+    if rates:
+        for rate in rates:  # each rate checked as a single one would be
+            _build(DataConfig, {**data_table, "sfreq": rate}, "data")
+        data_table = {**data_table, "sfreq": rates[0]}
+    data = _build(DataConfig, data_table, "data")
     windows = None
     if "windows" in raw:
         windows = _build(WindowsConfig, _table(raw, "windows", required=True), "windows")
+        if rates:
+            raise ConfigError(
+                "a list of rates is searched for trial recipes only; with [windows] give one rate",
+                key="data.sfreq",
+            )
         for key in ("tmin", "tmax", "length"):
             if getattr(data, key) is not None:
                 raise ConfigError(
@@ -235,7 +255,26 @@ def parse_recipe(
         candidates=candidates,
         cv=cv,
         windows=windows,
+        rates=rates,
     )
+
+
+def _rates(value: Any) -> tuple[float, ...]:
+    """Return the rates a list-valued ``[data] sfreq`` searches (empty for a single value)."""
+    if not isinstance(value, list):
+        return ()
+    if len(value) < 2 or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        raise ConfigError(
+            f"a list of rates to search needs two or more numbers (Hz), got {value!r}; "
+            "or give one rate",
+            key="data.sfreq",
+        )
+    rates = tuple(float(v) for v in value)
+    if len(set(rates)) != len(rates):
+        raise ConfigError(f"lists a rate twice: {value!r}", key="data.sfreq")
+    return rates
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> None:

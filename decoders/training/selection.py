@@ -3,7 +3,9 @@
 Each candidate (:class:`~decoders.training.grid.Candidate`) is fitted and scored on every split
 (:mod:`.splits`); its row holds the mean and standard deviation of the split accuracies. The
 chosen candidate has the highest mean (ties: the smaller spread, then the one written first).
-Only training trials ever reach this module. Candidates run in ``jobs`` worker processes
+Only training trials ever reach this module. A candidate over its family's per-window budget
+(:class:`~decoders.training.budget.OverBudget`) is skipped, its row saying why, as is a family
+from ``"auto"`` that does not fit the data. Candidates run in ``jobs`` worker processes
 (spawned, one BLAS thread each), one line of progress per finished candidate.
 """
 
@@ -19,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bci_bridge.errors import ConfigError
+from decoders.training.budget import OverBudget
 from decoders.training.families import make_family
 from decoders.training.family import WindowShape
 from decoders.training.grid import Candidate
@@ -105,7 +108,7 @@ def search(
         problem = fit_problem(c, shape, n_classes)
         if problem is None:
             todo.append(i)
-        elif c.auto:
+        elif c.auto or isinstance(problem, OverBudget):
             rows[i] = Row(c, skipped=problem.message)
             progress(f"skip {c.label()}: {problem.message}")
         else:
@@ -165,6 +168,8 @@ def fit_problem(c: Candidate, shape: WindowShape, n_classes: int) -> ConfigError
     """Why ``c`` cannot be built for windows of ``shape``, as an error naming key and fix."""
     try:
         make_family(c.family, c.config, shape, n_classes)
+    except OverBudget as exc:
+        return exc
     except ConfigError as exc:
         return _located(c, exc)
     return None

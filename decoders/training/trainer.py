@@ -28,7 +28,7 @@ from decoders.training.report import (
     validation_entry,
 )
 from decoders.training.resampling import resample_epochs, resample_trials
-from decoders.training.selection import choose, search
+from decoders.training.selection import Row, choose, search
 from decoders.training.splits import Splits, make_splits
 from decoders.training.window_splits import make_window_splits
 
@@ -81,6 +81,19 @@ def train(
         bad base model or a failed parity check.
     """
     recipe = load_recipe(recipe_path, overrides)
+    searched: list[Row] | None = None
+    if recipe.rates:
+        if base is not None:
+            raise ConfigError(
+                "fine-tuning keeps the base model's rate: give one rate, not a list",
+                key="data.sfreq",
+                file=recipe.source,
+            )
+        # The rate is chosen on TRAIN alone, before the test file is even read.
+        try:
+            recipe, searched = _search_rates(recipe, jobs, progress)
+        except ConfigError as exc:
+            raise exc.within(file=recipe.source) from exc.__cause__
     sliding: Sliding | None = None
     if recipe.windows is None:
         train_set, groups = _read_train(recipe, progress)
@@ -116,7 +129,7 @@ def train(
     if base is None:
         try:
             family, chosen, selection, validation = _select(
-                recipe, shape, classes, X, y, groups, jobs, progress, sliding
+                recipe, shape, classes, X, y, groups, jobs, progress, sliding, searched
             )
         except ConfigError as exc:
             raise exc.within(file=recipe.source) from exc.__cause__
@@ -313,15 +326,17 @@ def _select(
     jobs: int,
     progress: Progress,
     sliding: Sliding | None = None,
+    searched: list[Row] | None = None,
 ) -> tuple[FeatureFamily, Candidate, list[dict[str, Any]], dict[str, Any]]:
-    """Cross-validate every candidate on TRAIN, refit the best on all of TRAIN."""
+    """Cross-validate every candidate on TRAIN, refit the best on all of TRAIN.
+
+    ``searched``: rows already cross-validated (every candidate at every rate, by
+    :func:`_search_rates`); the best of them is refitted on ``X``, the chosen rate's windows.
+    """
     cv = recipe.cv
     splits: Splits
     if sliding is None:
-        splits = make_splits(cv.scheme, cv.folds, cv.repeats, cv.seed, y, groups, classes)
-        units = f"{len(y)} training trials" + (
-            f" in {splits.n_groups} groups" if splits.n_groups else ""
-        )
+        splits, units = _trial_splits(recipe, y, groups, classes)
     else:
         assert groups is not None, "sliding windows always have segments"
         splits = make_window_splits(
@@ -339,23 +354,21 @@ def _select(
             f"{len(y)} sliding windows in {splits.n_groups} segments, whole segments per fold, "
             f"{splits.purged} overlapping windows purged from the fits"
         )
-    n = len(recipe.candidates)
-    progress(
-        f"selecting among {n} candidate{'s' * (n != 1)}: {splits.scheme} cross-validation, "
-        f"{splits.folds} folds x {splits.repeats} repeats on {units}"
-        + (f", {jobs} jobs" if jobs > 1 else "")
-    )
-    rows = search(
-        recipe.candidates,
-        X,
-        y,
-        shape,
-        len(classes),
-        splits.splits,
-        seed=cv.seed,
-        jobs=jobs,
-        progress=progress,
-    )
+    if searched is None:
+        _announce(recipe, splits, units, jobs, progress)
+        rows = search(
+            recipe.candidates,
+            X,
+            y,
+            shape,
+            len(classes),
+            splits.splits,
+            seed=cv.seed,
+            jobs=jobs,
+            progress=progress,
+        )
+    else:
+        rows = searched
     best = choose(rows)
     chosen = rows[best].candidate
     what = "trials" if sliding is None else "windows"
@@ -369,6 +382,71 @@ def _select(
         validation["purged"] = splits.purged
         validation["ci_counts"] = "segments"
     return family, chosen, selection, validation
+
+
+def _trial_splits(
+    recipe: Recipe,
+    y: npt.NDArray[np.intp],
+    groups: npt.NDArray[np.str_] | None,
+    classes: tuple[str, ...],
+) -> tuple[Splits, str]:
+    """Return the splits of the training trials, and how to name what they split."""
+    cv = recipe.cv
+    splits = make_splits(cv.scheme, cv.folds, cv.repeats, cv.seed, y, groups, classes)
+    units = f"{len(y)} training trials" + (
+        f" in {splits.n_groups} groups" if splits.n_groups else ""
+    )
+    return splits, units
+
+
+def _announce(recipe: Recipe, splits: Splits, units: str, jobs: int, progress: Progress) -> None:
+    n = len(recipe.candidates)
+    at = f" at {recipe.data.sfreq:g} Hz" if recipe.data.sfreq is not None else ""
+    progress(
+        f"selecting among {n} candidate{'s' * (n != 1)}{at}: {splits.scheme} cross-validation, "
+        f"{splits.folds} folds x {splits.repeats} repeats on {units}"
+        + (f", {jobs} jobs" if jobs > 1 else "")
+    )
+
+
+def _search_rates(recipe: Recipe, jobs: int, progress: Progress) -> tuple[Recipe, list[Row]]:
+    """Cross-validate every candidate at every rate of ``recipe.rates``, on TRAIN only.
+
+    Each rate's training trials are read, resampled and filtered as a single-rate recipe's
+    would be; the folds are the same at every rate (they depend on the labels and groups
+    only). Each row's settings gain ``sfreq``. Returns the recipe at the chosen row's rate
+    (the rate then appears in the manifest and the pipeline's resample node) and the rows,
+    rate by rate in the order written, candidates in their order within each.
+    """
+    rows: list[Row] = []
+    for rate in recipe.rates:
+        at = recipe.at_rate(rate)
+        train_set, groups = _read_train(at, progress)
+        classes = train_set.classes
+        if len(classes) < 2:
+            raise ConfigError(
+                f"needs at least two classes, found {list(classes)}", key="data.train"
+            )
+        X = _filtered(at, train_set, progress)
+        y = _encode(train_set.y, classes, at.source, "data.train")
+        splits, units = _trial_splits(at, y, groups, classes)
+        _announce(at, splits, units, jobs, progress)
+        candidates = [replace(c, settings={"sfreq": rate, **c.settings}) for c in at.candidates]
+        shape = WindowShape(X.shape[1], X.shape[2], train_set.sfreq)
+        rows += search(
+            candidates,
+            X,
+            y,
+            shape,
+            len(classes),
+            splits.splits,
+            seed=at.cv.seed,
+            jobs=jobs,
+            progress=progress,
+        )
+    rate = recipe.rates[choose(rows) // len(recipe.candidates)]
+    progress(f"chose {rate:g} Hz by cross-validation on TRAIN")
+    return recipe.at_rate(rate), rows
 
 
 def _read_train(recipe: Recipe, progress: Progress) -> tuple[Trials, npt.NDArray[np.str_] | None]:

@@ -18,13 +18,15 @@ def row(path: Path) -> str:
     settings = ", ".join(f"{k} = {json.dumps(v)}" for k, v in chosen["settings"].items())
     cv = report["cv"]
     name = path.stem
+    scored = sum(1 for r in rows if not r.get("skipped"))
+    among = f"best of {scored}" + (f", {len(rows) - scored} skipped" if scored < len(rows) else "")
     command = (
         f"`bci-bridge train examples/recipes/{name}.toml --out out/recipes/{name}.onnx "
         f"--report out/recipes/{name}.json --jobs 2`"
     )
     return (
         f"| {command} | {report['family']}: {settings} "
-        f"(best of {len(rows)}) | {cv['mean']:.3f} +/- {cv['std']:.3f} ({cv['scheme']}, "
+        f"({among}) | {cv['mean']:.3f} +/- {cv['std']:.3f} ({cv['scheme']}, "
         f"{cv['folds']} x {cv['repeats']}) | **{report['test_accuracy']:.3f}** | "
         f"{report['inference_us']['p50']:.0f} us |"
     )

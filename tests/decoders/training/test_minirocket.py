@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +15,19 @@ from bci_bridge.cli.main import main
 from bci_bridge.errors import ConfigError
 from bci_bridge.recordings import Trials
 from decoders.manifest import read_manifest
+from decoders.training.budget import DEFAULT_WINDOW_US, OverBudget
 from decoders.training.export import PARITY_TOLERANCE, check_parity, open_session
 from decoders.training.family import WindowShape
 from decoders.training.graph import INPUT, OPSET, GraphParts
-from decoders.training.minirocket import MiniRocket, MiniRocketConfig
+from decoders.training.grid import Candidate
+from decoders.training.minirocket import MiniRocket, MiniRocketConfig, estimated_window_us
 from decoders.training.minirocket_kernels import KERNELS, fit_kernels, transform
 from decoders.training.resampling import resample_trials
+from decoders.training.selection import choose, search
+from decoders.training.splits import make_splits
 
 RECIPE = Path(__file__).resolve().parents[3] / "examples" / "recipes" / "scp1_minirocket.toml"
+MULTIROCKET = ("ppv", "mpv", "mipv", "lspv")
 
 
 def _at_64_hz(trials: Trials) -> np.ndarray:
@@ -64,7 +70,8 @@ def test_transform_fits_dilations_channels_and_biases() -> None:
 
 
 @pytest.mark.parametrize(
-    ("pooling", "classifier"), [(("ppv",), "logreg"), (("ppv", "mpv", "mipv"), "ridge")]
+    ("pooling", "classifier"),
+    [(("ppv",), "logreg"), (("ppv", "mpv", "mipv"), "ridge"), (MULTIROCKET, "ridge")],
 )
 def test_onnx_features_equal_numpy_and_parity_on_scp1(
     scp1_train: Trials, scp1_test: Trials, pooling: tuple[str, ...], classifier: str
@@ -72,7 +79,11 @@ def test_onnx_features_equal_numpy_and_parity_on_scp1(
     X_train, X_test = _at_64_hz(scp1_train), _at_64_hz(scp1_test)
     shape = WindowShape(6, X_train.shape[2], 64.0)
     config = MiniRocketConfig(
-        features=504 * len(pooling), differences=True, pooling=pooling, classifier=classifier
+        features=504 * len(pooling),
+        differences=True,
+        pooling=pooling,
+        classifier=classifier,
+        max_window_us=float("inf"),  # parity is tested here, not the budget
     )
     assert config.per_series == 252
     family = MiniRocket(config, shape, 2)
@@ -121,14 +132,15 @@ def test_state_round_trips_through_json(scp1_train: Trials) -> None:
 
 
 def test_recipe_chooses_by_cv_on_train_through_the_cli(tmp_path: Path) -> None:
-    # The shipped search on a reduced grid (one repeat of 3 folds, the smaller count), so the
-    # test stays quick; `bci-bridge train examples/recipes/scp1_minirocket.toml` runs it in full.
+    # The shipped search on a reduced grid (one repeat of 3 folds, 672 features, both series),
+    # so the test stays quick; `bci-bridge train examples/recipes/scp1_minirocket.toml` runs it
+    # in full. Still a search: both rates, MiniRocket's pooling and MultiRocket's.
     recipe = tmp_path / "small.toml"
     recipe.write_text(RECIPE.read_text())
     model, report_path = tmp_path / "mr.onnx", tmp_path / "report.json"
     args = ["train", str(recipe), "--out", str(model), "--report", str(report_path)]
-    args += ["--set", "cv.folds=3", "--set", "cv.repeats=1", "--set", "decoder.features=[1008]"]
-    args += ["--set", 'decoder.classifier=["ridge"]']
+    args += ["--set", "cv.folds=3", "--set", "cv.repeats=1", "--set", "decoder.features=[672]"]
+    args += ["--set", "decoder.differences=true", "--jobs", "2"]
     assert main(args) == 0
     report = json.loads(report_path.read_text())
     assert report["family"] == "minirocket"
@@ -136,13 +148,14 @@ def test_recipe_chooses_by_cv_on_train_through_the_cli(tmp_path: Path) -> None:
     assert report["n_test"] == 293
     assert report["test_accuracy"] > 0.75
     rows = report["selection"]
-    assert len(rows) == 4  # differences x pooling
-    assert {(r["settings"]["differences"], len(r["settings"]["pooling"])) for r in rows} == {
-        (False, 1),
-        (False, 3),
-        (True, 1),
-        (True, 3),
+    assert len(rows) == 4  # rates x pooling
+    assert {(r["settings"]["sfreq"], len(r["settings"]["pooling"])) for r in rows} == {
+        (64.0, 1),
+        (64.0, 4),
+        (128.0, 1),
+        (128.0, 4),
     }
+    assert not any("skipped" in r for r in rows)  # 672 features fit the budget at both rates
     best = max(r["cv_mean"] for r in rows)
     (chosen,) = [r for r in rows if r["chosen"]]
     assert chosen["cv_mean"] == best
@@ -150,9 +163,40 @@ def test_recipe_chooses_by_cv_on_train_through_the_cli(tmp_path: Path) -> None:
     assert manifest is not None
     features = manifest["family"]["features"]
     assert features["pooling"] == chosen["settings"]["pooling"]
-    assert features["n_features"] == 1008
-    assert len(features["series"]) == (2 if chosen["settings"]["differences"] else 1)
-    assert manifest["filters"][0] == {"module": "resample", "params": {"sfreq": 64.0}}
+    assert features["n_features"] == 672
+    assert len(features["series"]) == 2
+    rate = chosen["settings"]["sfreq"]
+    assert manifest["filters"][0] == {"module": "resample", "params": {"sfreq": rate}}
+    assert manifest["window_samples"] == round(3.5 * rate)
+
+
+def test_candidates_over_the_window_budget_are_skipped_with_the_estimate(
+    scp1_train: Trials,
+) -> None:
+    X, y = _at_64_hz(scp1_train), _labels(scp1_train)
+    shape = WindowShape(6, X.shape[2], 64.0)
+    small = MiniRocketConfig(features=672, classifier="ridge")
+    large = MiniRocketConfig(features=8064, classifier="ridge")
+    assert estimated_window_us(small, 224) < DEFAULT_WINDOW_US < estimated_window_us(large, 224)
+    # More samples, more features or MultiRocket's pooling: a larger estimate.
+    assert estimated_window_us(small, 448) > estimated_window_us(small, 224)
+    multi = MiniRocketConfig(features=672, pooling=MULTIROCKET, differences=True)
+    assert estimated_window_us(multi, 224) > estimated_window_us(small, 224)
+    with pytest.raises(OverBudget, match="estimated at") as info:
+        MiniRocket(large, shape, 2)
+    assert info.value.key == "max_window_us"
+    MiniRocket(replace(large, max_window_us=float("inf")), shape, 2)  # the bound lifted
+    candidates = [
+        Candidate("minirocket", {"features": 8064}, large),
+        Candidate("minirocket", {"features": 672}, small),
+    ]
+    splits = make_splits("shuffled", 3, 1, 0, y, None).splits
+    rows = search(candidates, X, y, shape, 2, splits)
+    assert rows[0].skipped.startswith("8064 features of 224-sample windows: one window")
+    assert rows[0].scores == ()
+    assert len(rows[1].scores) == 3
+    assert not rows[1].skipped
+    assert choose(rows) == 1
 
 
 @pytest.mark.parametrize(
@@ -161,11 +205,14 @@ def test_recipe_chooses_by_cv_on_train_through_the_cli(tmp_path: Path) -> None:
         ({"features": 10}, "features"),
         ({"features": 100, "differences": True}, "features"),  # 84 per series
         ({"features": 200, "pooling": ("ppv", "mpv", "mipv")}, "features"),  # 84 per operator
+        ({"features": 600, "pooling": MULTIROCKET, "differences": True}, "features"),
         ({"features": True}, "features"),
         ({"differences": 1}, "differences"),
         ({"pooling": ()}, "pooling"),
         ({"pooling": ("mpv", "ppv")}, "pooling"),  # canonical order
-        ({"pooling": ("ppv", "lspv")}, "pooling"),
+        ({"pooling": ("ppv", "max")}, "pooling"),
+        ({"max_window_us": 0.0}, "max_window_us"),
+        ({"max_window_us": True}, "max_window_us"),
     ],
 )
 def test_bad_settings_are_config_errors(kwargs: dict, key: str) -> None:
