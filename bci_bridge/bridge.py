@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pylsl
@@ -33,7 +32,6 @@ from bci_bridge.endpoints import bind, check_endpoint
 from bci_bridge.errors import ConfigError, StreamNotFoundError
 from bci_bridge.lsl import from_lsl, local_clock
 from bci_bridge.lsl_config import describe_lsl_config
-from bci_bridge.lsl_pull import NumericPull
 from bci_bridge.queue_bound import DEFAULT_QUEUE_BYTES, hwm_for
 from bci_bridge.session import new_session
 from bci_bridge.stream import StreamInfo
@@ -55,8 +53,6 @@ _SAMPLE_BYTES = {
 
 #: Longest single wait of a stream lookup, seconds (see ``Bridge._resolve``).
 _RESOLVE_WAIT_S = 2.0
-#: What a numeric pull that got nothing stands for: no rows, no stamps.
-_NOTHING: tuple[Any, Any] = (np.empty((0, 0), np.float32), np.empty(0))
 #: How to key the bridge, for the refusal of an endpoint off loopback without keys.
 SERVER_FLAGS = "--server-key NAME.key_secret --client-keys DIR"
 
@@ -363,9 +359,6 @@ class Bridge:
         next_info = next_housekeeping + cfg.info_period_s
         next_report = next_housekeeping + report_every_s
         markers = self.info is not None and self.info.is_markers
-        # Numeric samples through liblsl's chunk call into known buffers (runtime.lsl_pull);
-        # marker labels through pylsl, which decodes them.
-        numeric = None if markers else NumericPull(inlet, cfg.max_chunk)
         session = self.info.session if self.info is not None else 0
         subs.handle()  # greet who is already there with the info before the first frame
         draining = False
@@ -376,12 +369,12 @@ class Bridge:
                 draining = True
                 drain_until = time.monotonic() + cfg.drain_s
             try:
-                if numeric is not None:
-                    data, ts = numeric(0.2 if draining else 0.05) or _NOTHING
-                else:
-                    data, ts = pull(
-                        timeout=0.2 if draining else 0.05, max_samples=cfg.max_chunk, min_samples=1
-                    )
+                data, ts = pull(
+                    timeout=0.2 if draining else 0.05,
+                    max_samples=cfg.max_chunk,
+                    min_samples=1,
+                    as_numpy=not markers,
+                )
             except LostError:
                 # Everything the source sent before it went has been pulled: nothing is lost.
                 inlet.close_stream()
@@ -390,7 +383,6 @@ class Bridge:
                     gone = True
                     break
                 inlet, pull = back, back.pull_chunk
-                numeric = None if markers else NumericPull(inlet, cfg.max_chunk)
                 continue
             n = len(ts)
             if n and markers:  # text labels, rare: lists are fine here
