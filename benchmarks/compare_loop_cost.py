@@ -8,7 +8,7 @@ machine, and prints each run and the median per checkout::
         /work/main . --frames 20000 --burst 50 --rounds 5
 
 With ``--relay`` it runs ``benchmarks/relay_loop_cost.py`` instead (LSL in, band-pass, LSL
-out, ``--frames`` samples at 1000 Hz).
+out, ``--frames`` samples at ``--rate`` Hz, 1000 by default).
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ SCRIPT = Path(__file__).with_name("runtime_loop_cost.py")
 RELAY = Path(__file__).with_name("relay_loop_cost.py")
 
 
-def cost_us(checkout: Path, frames: int, burst: int, *, relay: bool = False) -> float:
+def cost_us(
+    checkout: Path, frames: int, burst: int, *, relay: bool = False, rate: float = 1000.0
+) -> float:
     """Run the loop-cost script once against ``checkout``; return its CPU per frame, us."""
     env = dict(os.environ, PYTHONPATH=str(checkout.resolve()))
     if relay:
-        cmd = [sys.executable, str(RELAY), "--samples", str(frames), "--rate", "1000"]
+        cmd = [sys.executable, str(RELAY), "--samples", str(frames), "--rate", f"{rate:g}"]
     else:
         cmd = [sys.executable, str(SCRIPT), str(frames), str(burst)]
     out = subprocess.run(
@@ -54,17 +56,18 @@ def main() -> None:
     p.add_argument("--burst", type=int, default=50, help="frames per burst (1: one per turn)")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--relay", action="store_true", help="LSL in and out (relay_loop_cost.py)")
+    p.add_argument("--rate", type=float, default=1000.0, help="the relay's sample rate, Hz")
     args = p.parse_args()
     runs: dict[Path, list[float]] = {c: [] for c in args.checkouts}
     for r in range(args.rounds):
         for checkout in args.checkouts:
-            us = cost_us(checkout, args.frames, args.burst, relay=args.relay)
+            us = cost_us(checkout, args.frames, args.burst, relay=args.relay, rate=args.rate)
             runs[checkout].append(us)
             print(f"round {r + 1}: {checkout}: {us:.1f} us/frame", flush=True)
     for checkout, values in runs.items():
         print(
             f"{checkout}: median {statistics.median(values):.1f} us/frame over {len(values)} runs "
-            + (f"({args.frames} relayed samples)" if args.relay else "")
+            + (f"({args.frames} relayed samples at {args.rate:g} Hz)" if args.relay else "")
             + ("" if args.relay else f"({args.frames} frames, bursts of {args.burst})")
         )
 

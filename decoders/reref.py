@@ -97,6 +97,7 @@ class ReRef:
     __slots__ = (
         "_config",
         "_dtype",
+        "_every",
         "_keep",
         "_kept",
         "_mask",
@@ -119,6 +120,7 @@ class ReRef:
         self._mean: npt.NDArray[Any] = np.empty(0)  # per-sample reference mean
         self._spread: npt.NDArray[Any] = np.empty((0, 0))  # that mean, 0 where not subtracted
         self._mask: npt.NDArray[np.bool_] = np.empty((0, 0), dtype=bool)  # where subtracted
+        self._every = False  # every channel kept and referenced: the mean is subtracted from all
 
     def prepare(self, info: StreamInfo) -> StreamInfo:
         """Work out the reference weights and the column slices of the output.
@@ -162,6 +164,7 @@ class ReRef:
         self._n_out = len(keep)
         self._keep = None if len(keep) == n else np.asarray(keep, dtype=np.intp)
         self._mask = subtract[keep][None, :]  # one row; _grow spreads it
+        self._every = self._keep is None and bool(subtract.all())
         self._src = np.empty((0, n), dtype=dtype)
         self._grow(256)
         return info.renamed(
@@ -198,10 +201,16 @@ class ReRef:
         mean = self._mean[:n]
         np.dot(src, self._weights, out=mean)
         spread = self._spread[:n]
-        np.copyto(spread, mean[:, None], where=self._mask[:n])
-        if self._keep is not None:
-            # mode="clip": the columns are in range; "raise" would buffer ``out``.
-            src = np.take(src, self._keep, axis=1, out=self._kept[:n], mode="clip")
+        if self._every:
+            # The common average of every channel, every channel kept: no mask to honour, and
+            # a plain broadcast copy is 8 us for 30 x 1024 against 20 us masked. (Subtracting
+            # the (n, 1) mean directly would make numpy buffer a chunk-sized temporary.)
+            spread[...] = mean[:, None]
+        else:
+            np.copyto(spread, mean[:, None], where=self._mask[:n])
+            if self._keep is not None:
+                # mode="clip": the columns are in range; "raise" would buffer ``out``.
+                src = np.take(src, self._keep, axis=1, out=self._kept[:n], mode="clip")
         out = np.empty((n, self._n_out), dtype=self._dtype)
         np.subtract(src, spread, out=out)
         return Chunk(out, chunk.timestamps, chunk.seq)
