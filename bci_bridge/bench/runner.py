@@ -28,7 +28,6 @@ import numpy.typing as npt
 
 from bci_bridge.bench.children import BenchError, Child, CpuMeter
 from bci_bridge.bench.pipelines import output_node, pipeline_toml
-from bci_bridge.bench.placement import placement
 from bci_bridge.bench.report import STEP_KEYS, Block, summarise
 from bci_bridge.bench.scenarios import Scenario
 from bci_bridge.errors import ConfigError
@@ -68,9 +67,6 @@ class BenchOptions:
     cpus : int or None
         Pin the chain's processes to this many cores (``os.sched_setaffinity``; their children
         inherit it); the producer and the client stay free.
-    pin : bool
-        Without ``cpus``: pin a one-process chain to all cores but the last
-        (:mod:`bci_bridge.bench.placement`).
     """
 
     quick: bool = False
@@ -79,7 +75,6 @@ class BenchOptions:
     peers: bool = False
     cache_dir: Path | None = None
     cpus: int | None = None
-    pin: bool = True
 
 
 @dataclass(slots=True)
@@ -232,15 +227,12 @@ def _block(
             d / "producer.log",
         )
         children.append(producer)
-        where = placement(s, cpus=opts.cpus, pin=opts.pin, n_cpus=os.cpu_count() or 1)
-        if where.harness is not None:
-            os.sched_setaffinity(producer.pid, where.harness)
         spawned = time.monotonic()
         chain_procs = [Child(name, argv, d / f"{name}.log") for name, argv in specs]
         children += chain_procs
-        if where.chain is not None:
+        if opts.cpus is not None:
             for c in chain_procs:
-                os.sched_setaffinity(c.pid, where.chain)
+                os.sched_setaffinity(c.pid, set(range(opts.cpus)))
         if lsl_out:
             src = ["--lsl", out]
         else:
@@ -251,8 +243,6 @@ def _block(
             d / "client.log",
         )
         children.append(client)
-        if where.harness is not None:
-            os.sched_setaffinity(client.pid, where.harness)
         watch = (producer, *chain_procs)
         producer.expect("ready", 60.0, watch=(client, *chain_procs))
         if _is_peer(chain):

@@ -107,11 +107,4 @@ def add_parser(sub: Any) -> None:
         help="pin each chain's processes (not the producer and the client) to this many cores "
         "(os.sched_setaffinity), e.g. 1 to mimic a small board",
     )
-    p.add_argument(
-        "--no-pin",
-        action="store_true",
-        help="leave every process free; by default a one-process chain (relay, wearable) is "
-        "pinned to all cores but the last, the same for every chain, so that fewer blocks' "
-        "ratios depend on where the scheduler put them",
-    )
     p.set_defaults(handler="bci_bridge.cli.bench_cmd:run")

@@ -92,12 +92,7 @@ def run(args: argparse.Namespace) -> int:
     quick = args.quick or args.ci
     n_blocks = args.blocks if args.blocks is not None else CI_BLOCKS if args.ci else None
     opts = BenchOptions(
-        quick=quick,
-        block_s=args.duration,
-        blocks=n_blocks,
-        peers=args.peers,
-        cpus=args.cpus,
-        pin=not args.no_pin,
+        quick=quick, block_s=args.duration, blocks=n_blocks, peers=args.peers, cpus=args.cpus
     )
     work = Path(tempfile.mkdtemp(prefix="bb-bench-", dir="/tmp"))
 
@@ -142,7 +137,6 @@ def run(args: argparse.Namespace) -> int:
             **metadata(quick=quick, duration_s=time.monotonic() - t0, argv=argv),
             "ci": args.ci,
             "cpus": args.cpus,
-            "pin": not args.no_pin,
         },
         "scenarios": results,
     }
