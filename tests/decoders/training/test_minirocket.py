@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import onnx
@@ -37,7 +38,8 @@ def _at_64_hz(trials: Trials) -> np.ndarray:
 
 
 def _labels(trials: Trials) -> np.ndarray:
-    return (trials.y == "positivity").astype(np.intp)
+    labels: np.ndarray = (trials.y == "positivity").astype(np.intp)
+    return labels
 
 
 def test_the_84_kernels_are_minirockets() -> None:
@@ -74,7 +76,10 @@ def test_transform_fits_dilations_channels_and_biases() -> None:
     [(("ppv",), "logreg"), (("ppv", "mpv", "mipv"), "ridge"), (MULTIROCKET, "ridge")],
 )
 def test_onnx_features_equal_numpy_and_parity_on_scp1(
-    scp1_train: Trials, scp1_test: Trials, pooling: tuple[str, ...], classifier: str
+    scp1_train: Trials,
+    scp1_test: Trials,
+    pooling: tuple[str, ...],
+    classifier: Literal["lda", "logreg", "ridge"],
 ) -> None:
     X_train, X_test = _at_64_hz(scp1_train), _at_64_hz(scp1_test)
     shape = WindowShape(6, X_train.shape[2], 64.0)
@@ -215,7 +220,7 @@ def test_candidates_over_the_window_budget_are_skipped_with_the_estimate(
         ({"max_window_us": True}, "max_window_us"),
     ],
 )
-def test_bad_settings_are_config_errors(kwargs: dict, key: str) -> None:
+def test_bad_settings_are_config_errors(kwargs: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as info:
         MiniRocketConfig(**kwargs)
     assert info.value.key == key
