@@ -43,6 +43,7 @@ class NumericPull:
     """
 
     __slots__ = (
+        "_after_first",
         "_call",
         "_data_at",
         "_err",
@@ -52,10 +53,6 @@ class NumericPull:
         "_obj",
         "_one_values",
         "_ones",
-        "_rest_data",
-        "_rest_ts",
-        "_rest_values",
-        "_rests",
         "_row_bytes",
         "_rows",
         "_stage",
@@ -84,15 +81,18 @@ class NumericPull:
         self._row_bytes = row_bytes
         self._data_at = data_at
         self._ts_at = ts_at
-        # The first call fills row 0, the second the rows after it.
+        # The first call fills row 0, the next the rows after it: both sets of arguments are
+        # made once (later calls, only for chunks still arriving, make theirs).
         self._stage_data = ctypes.c_void_p(data_at)
         self._stage_ts = ctypes.c_void_p(ts_at)
-        self._rest_data = ctypes.c_void_p(data_at + row_bytes)
-        self._rest_ts = ctypes.c_void_p(ts_at + 8)
         self._one_values = ctypes.c_size_t(n_channels)
         self._ones = ctypes.c_size_t(1)
-        self._rest_values = ctypes.c_size_t((max_samples - 1) * n_channels)
-        self._rests = ctypes.c_size_t(max_samples - 1)
+        self._after_first = (
+            ctypes.c_void_p(data_at + row_bytes),
+            ctypes.c_void_p(ts_at + 8),
+            ctypes.c_size_t((max_samples - 1) * n_channels),
+            ctypes.c_size_t(max_samples - 1),
+        )
         self._zero = ctypes.c_double(0.0)
         self._err = ctypes.c_int(0)
         self._err_ref = ctypes.byref(self._err)
@@ -126,37 +126,26 @@ class NumericPull:
         if not got:
             return None
         n = 1
-        if self._rows > 1:
-            more = self._call(
-                self._obj,
-                self._rest_data,
-                self._rest_ts,
-                self._rest_values,
-                self._rests,
-                self._zero,
-                self._err_ref,
-            )
-            # A chunk pushed at once reaches the inlet sample by sample (liblsl's receiving
-            # thread decodes them one after the other): while a pull still finds samples, the
-            # rest of the chunk may be on its way, so pull again. A lost source ends it: the
-            # next pull raises.
-            while more and not err.value:
-                n += more // self._n_channels
-                if n >= self._rows:
-                    break
-                more = self._rest(n)
+        # A chunk pushed at once reaches the inlet sample by sample (liblsl's receiving thread
+        # decodes them one after the other): while a pull still finds samples, the rest of the
+        # chunk may be on its way, so pull again. A lost source ends it: the next pull raises.
+        more = self._rest(n) if n < self._rows else 0
+        while more and not err.value:
+            n += more // self._n_channels
+            if n >= self._rows:
+                break
+            more = self._rest(n)
         return self._stage[:n].copy(), self._ts[:n].copy()
 
     def _rest(self, n: int) -> int:
         """Pull, without waiting, into rows ``n`` on; return the number of values pulled."""
-        left = self._rows - n
-        got: int = self._call(
-            self._obj,
-            ctypes.c_void_p(self._data_at + n * self._row_bytes),
-            ctypes.c_void_p(self._ts_at + 8 * n),
-            ctypes.c_size_t(left * self._n_channels),
-            ctypes.c_size_t(left),
-            self._zero,
-            self._err_ref,
-        )
+        if n == 1:
+            data, ts, values, samples = self._after_first
+        else:
+            left = self._rows - n
+            data = ctypes.c_void_p(self._data_at + n * self._row_bytes)
+            ts = ctypes.c_void_p(self._ts_at + 8 * n)
+            values = ctypes.c_size_t(left * self._n_channels)
+            samples = ctypes.c_size_t(left)
+        got: int = self._call(self._obj, data, ts, values, samples, self._zero, self._err_ref)
         return got

@@ -57,13 +57,15 @@ def one_run(chain: str, samples: int, rate: float, tag: str) -> float:
     """Relay ``samples`` samples through ``chain`` ("runtime" or "floor"); return us/sample."""
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(tag, "EEG", 64, rate, "float32", tag))
     stop = threading.Event()
-    out: dict[str, object] = {}
+    received: list[int] = []  # the chain's count of received samples, once it ends
     if chain == "runtime":
         runtime = _pipeline(tag)
-        thread = threading.Thread(target=lambda: out.update(summary=runtime.run(stop)))
+        thread = threading.Thread(
+            target=lambda: received.append(int(runtime.run(stop)["samples_received"]))
+        )
     else:
         args = argparse.Namespace(in_=tag, out=f"{tag}-out", channels=64, rate=rate)
-        thread = threading.Thread(target=lambda: out.update(counts=floor.relay(args, stop)))
+        thread = threading.Thread(target=lambda: received.append(floor.relay(args, stop)[0]))
     thread.start()
     if not outlet.wait_for_consumers(30.0):
         raise SystemExit(f"the {chain} did not connect")
@@ -83,9 +85,8 @@ def one_run(chain: str, samples: int, rate: float, tag: str) -> float:
     stop.set()
     thread.join()
     del outlet
-    got = out["summary"]["samples_received"] if chain == "runtime" else out["counts"][0]  # type: ignore[index]
-    if got != samples:
-        raise SystemExit(f"the {chain} received {got} of {samples} samples")
+    if received != [samples]:
+        raise SystemExit(f"the {chain} received {received} of {samples} samples")
     return cpu / samples * 1e6
 
 

@@ -139,8 +139,8 @@ class LslInput:
     def available(self) -> int:
         """Return how many samples the inlet holds now (0 before ``open``, after the end).
 
-        One liblsl call, cheaper than an empty :meth:`pull` (two calls and a timeout); it
-        does not notice a lost source: only a pull does.
+        One liblsl call that never waits, unlike :meth:`pull`; it does not notice a lost
+        source: only a pull does.
         """
         if self._available is None or self.ended:
             return 0
