@@ -71,6 +71,11 @@ class LslInput:
         self.ended = False
         self.info: StreamInfo | None = None
 
+    @property
+    def max_chunk(self) -> int:
+        """Most samples one :meth:`pull` returns: fewer means the inlet held no more."""
+        return self._max
+
     def open(self, stop: threading.Event, timeout_s: float) -> StreamInfo | None:
         """Resolve the stream, open the inlet, return its info (None if stopped first).
 

@@ -432,6 +432,7 @@ class Runtime:
         others = [r for r in lsl_routes if r is not primary]
         zmq_inputs = any(s.config.endpoint is not None for s in self.inputs.values())
         pull = self._pull_lsl
+        primary_max = primary.lsl.max_chunk if primary is not None and primary.lsl else 0
         self.started_at = time.monotonic()
         end = self.started_at + opts.duration_s if opts.duration_s > 0 else float("inf")
         next_tick = self.started_at + opts.metrics_every_s
@@ -446,9 +447,11 @@ class Runtime:
         while not stop.is_set():
             wait_ms = prewarm.run_due(_WAIT_MS) if prewarm else _WAIT_MS
             if primary is not None:
-                # The pull each turn notices a lost source; the drain asks the inlet first.
-                pull(primary, wait_ms / 1e3)
-                self._drain_lsl(primary, ask_first=True)
+                # The pull each turn notices a lost source. It takes everything the inlet holds
+                # up to its bound, so only a full pull leaves more to drain (the drain asks the
+                # inlet first); at a real-time rate a turn brings one sample and no more calls.
+                if pull(primary, wait_ms / 1e3) >= primary_max:
+                    self._drain_lsl(primary, ask_first=True)
             else:
                 if isolated:  # wake for a frame or for an isolated node's answer
                     wait_isolated(sub, isolated, wait_ms)
@@ -581,17 +584,17 @@ class Runtime:
             n += 1
         return n > 0
 
-    def _pull_lsl(self, route: _Route, timeout: float) -> bool:
-        """Pull an LSL input once and queue what came; return whether anything came."""
+    def _pull_lsl(self, route: _Route, timeout: float) -> int:
+        """Pull an LSL input once and queue what came; return how many samples came."""
         assert route.lsl is not None
         got = route.lsl.pull(timeout)
         state = route.state
         if got is None:
             if route.lsl.ended and not state.ended:
                 state.end(state.next_index, session=state.session or 0)
-            return False
+            return 0
         data, stamps = got
-        n = stamps.shape[0]
+        n: int = stamps.shape[0]
         # The index is ours (always contiguous): gaps in the timestamps are upstream losses.
         session = state.info.session if state.info is not None else 0
         state.accept(
@@ -604,15 +607,15 @@ class Runtime:
         if isinstance(data, tuple):
             for node in route.marker_nodes:
                 node.markers(data, stamps)
-            return True
+            return n
         if route.marker_nodes:
             self._onehot_markers(route, data, stamps)
         cleaned = state.clean(data, stamps)
         if cleaned is None:
-            return True
+            return n
         route.queue.now_lsl = local_clock()
         route.queue.put(Chunk(cleaned[0], cleaned[1], state.frames_received - 1))
-        return True
+        return n
 
     def _handle(self, parts: list[Any]) -> None:
         topic = parts[0].bytes if parts else b""  # zmq.Frame caches its bytes

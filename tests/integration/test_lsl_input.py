@@ -148,3 +148,50 @@ def test_lsl_output_stages_small_chunks_and_pushes_big_and_strided_ones(stream_n
     np.testing.assert_array_equal(np.concatenate(got), rows)
     np.testing.assert_array_equal(np.concatenate(got_ts), stamps)
     assert output.index == n
+
+
+def test_runtime_takes_a_burst_larger_than_its_pull_bound_whole_and_in_order(
+    stream_name: str, ipc_dir: Path
+) -> None:
+    """Three pull bounds and a bit at once: full pulls, then the drain; nothing lost or moved."""
+    info = StreamInfo(name=stream_name, channel_names=("C3", "C4", "Cz"), sfreq=1000.0)
+    outlet = pylsl.StreamOutlet(to_lsl(info), chunk_size=0, max_buffered=60)
+    out_ep = f"ipc://{ipc_dir}/burst"
+    pipeline = parse_pipeline(
+        {
+            "pipeline": {"name": "burst"},
+            "inputs": [{"name": "eeg", "lsl": stream_name}],
+            "nodes": [{"name": "filter", "module": "highpass", "params": {"cutoff": 1.0}}],
+            "outputs": [{"node": "filter", "zmq": out_ep}],
+        }
+    )
+    client = zmq.Context.instance().socket(zmq.SUB)
+    client.setsockopt(zmq.LINGER, 0)
+    client.setsockopt(zmq.SUBSCRIBE, b"out.burst.")
+    client.connect(out_ep)
+    runtime = Runtime(
+        pipeline, RuntimeOptions(exit_on_eos=True, wait_subscribers=1, info_timeout_s=20)
+    )
+    worker = Worker(runtime.run)
+    worker.start()
+    assert outlet.wait_for_consumers(20)
+    n = 3 * 4096 + 5
+    data = np.random.default_rng(2).standard_normal((n, 3)).astype(np.float32)
+    stamps = 50.0 + np.arange(n) / 1000.0
+    outlet.push_chunk(data, stamps.tolist())
+    deadline = time.monotonic() + 20
+    while runtime.inputs["eeg"].samples_received < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    del outlet
+    frames = collect(client, b"out.burst.filter")
+    summary = worker.finish()
+    client.close()
+
+    assert summary["samples_received"] == n
+    assert summary["samples_lost"] == 0
+    got = [f for f in frames if f.kind is Kind.DATA]
+    np.testing.assert_array_equal(
+        np.concatenate([f.timestamps for f in got]), stamps
+    )  # every sample once, in order
+    expected, _, _ = run_chain(pipeline.nodes, info, data, stamps, chunk_size=n)
+    np.testing.assert_allclose(np.concatenate([f.data for f in got]), expected, atol=1e-4)
