@@ -4,8 +4,10 @@
 
     .venv/bin/python benchmarks/results_table.py benchmarks/baseline.json
 
-Ratios are the bench's own (medians of per-block ratios to the floor); a ratio above the
-targets (p50 1.15x, p99 1.3x, CPU 1.3x) is printed in bold.
+Ratios are the bench's own (medians of per-block ratios to the floor), each followed by the
+gate's 90 % bootstrap interval of that median (:func:`bci_bridge.bench.bootstrap.median_interval`,
+seeded, so the same JSON prints the same table); a ratio above the targets (p50 1.15x, p99
+1.3x, CPU 1.3x) is printed in bold.
 """
 
 from __future__ import annotations
@@ -15,13 +17,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bci_bridge.bench.bootstrap import median_interval
+
 TARGETS = {"ratio_p50": 1.15, "ratio_p99": 1.3, "cpu_ratio": 1.3}
 
 
+#: The bench JSON's ratio keys and the per-block ratios each is the median of.
+_BLOCKS = {"ratio_p50": "p50", "ratio_p99": "p99", "cpu_ratio": "cpu"}
+
+
 def _ratio(row: dict[str, Any], key: str) -> str:
+    """Format the ratio (bold over its target) and its interval: ``1.06 (0.96-1.10)``."""
     value = float(row[key])
     text = f"{value:.2f}"
-    return f"**{text}**" if value > TARGETS[key] else text
+    shown = f"**{text}**" if value > TARGETS[key] else text
+    iv = median_interval(row["block_ratios"][_BLOCKS[key]])
+    return f"{shown} ({iv.low:.2f}-{iv.high:.2f})" if iv.n_blocks > 1 else shown
 
 
 def table(doc: dict[str, Any]) -> str:
