@@ -10,12 +10,26 @@ import pylsl
 import zmq
 from helpers import Worker, collect
 
-from bci_bridge.config import parse_pipeline
+from bci_bridge.config import PipelineConfig, parse_pipeline
 from bci_bridge.lsl import to_lsl
 from bci_bridge.stream import MARKER_DTYPE, StreamInfo
 from bci_bridge.wire import Kind
 from decoders.offline import run_chain
 from runtime.runner import Runtime, RuntimeOptions
+
+
+def _start(pipeline: PipelineConfig, out_ep: str) -> tuple[zmq.Socket[bytes], Runtime, Worker]:
+    """Subscribe to the pipeline's outputs at ``out_ep``, then run it until its inputs end."""
+    client: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
+    client.setsockopt(zmq.LINGER, 0)
+    client.setsockopt(zmq.SUBSCRIBE, f"out.{pipeline.name}.".encode())
+    client.connect(out_ep)
+    runtime = Runtime(
+        pipeline, RuntimeOptions(exit_on_eos=True, wait_subscribers=1, info_timeout_s=20)
+    )
+    worker = Worker(runtime.run)
+    worker.start()
+    return client, runtime, worker
 
 
 def test_runtime_reads_lsl_directly_and_ends_when_the_source_goes(
@@ -54,15 +68,7 @@ def test_runtime_reads_lsl_directly_and_ends_when_the_source_goes(
             "outputs": [{"node": "filter", "zmq": out_ep}, {"node": "epoch", "zmq": out_ep}],
         }
     )
-    client = zmq.Context.instance().socket(zmq.SUB)
-    client.setsockopt(zmq.LINGER, 0)
-    client.setsockopt(zmq.SUBSCRIBE, b"out.direct.")
-    client.connect(out_ep)
-    runtime = Runtime(
-        pipeline, RuntimeOptions(exit_on_eos=True, wait_subscribers=1, info_timeout_s=20)
-    )
-    worker = Worker(runtime.run)
-    worker.start()
+    client, runtime, worker = _start(pipeline, out_ep)
     assert outlet.wait_for_consumers(20)
     assert cue_outlet.wait_for_consumers(20)
 
@@ -165,15 +171,7 @@ def test_runtime_takes_a_burst_larger_than_its_pull_bound_whole_and_in_order(
             "outputs": [{"node": "filter", "zmq": out_ep}],
         }
     )
-    client = zmq.Context.instance().socket(zmq.SUB)
-    client.setsockopt(zmq.LINGER, 0)
-    client.setsockopt(zmq.SUBSCRIBE, b"out.burst.")
-    client.connect(out_ep)
-    runtime = Runtime(
-        pipeline, RuntimeOptions(exit_on_eos=True, wait_subscribers=1, info_timeout_s=20)
-    )
-    worker = Worker(runtime.run)
-    worker.start()
+    client, runtime, worker = _start(pipeline, out_ep)
     assert outlet.wait_for_consumers(20)
     n = 3 * 4096 + 5
     data = np.random.default_rng(2).standard_normal((n, 3)).astype(np.float32)
