@@ -80,7 +80,7 @@ def _random_convolutions(train: Trials, test: Trials, y: np.ndarray) -> None:
         n = X.shape[2]
         for c in recipe.candidates:
             config = c.config
-            estimate = estimated_window_us(config, n)
+            estimate = estimated_window_us(config, n, 6)
             within = "within" if estimate <= config.max_window_us else "OVER"
             unbounded = replace(config, max_window_us=float("inf"))
             mr = MiniRocket(unbounded, WindowShape(6, n, rate), 2)
