@@ -210,28 +210,29 @@ def test_state_round_trips_through_json(scp1_train: Trials, segments: int) -> No
 
 
 def test_recipe_chooses_by_cv_on_train_through_the_cli(tmp_path: Path) -> None:
-    # The shipped search on a reduced grid (one repeat of 3 folds, 672 features, both series),
-    # so the test stays quick; `bci-bridge train examples/recipes/scp1_minirocket.toml` runs it
-    # in full. Still a search: both rates, MiniRocket's pooling and MultiRocket's.
+    # The shipped search on a reduced grid (one repeat of 3 folds, 672 features, both series,
+    # no segment means or 14), so the test stays quick; `bci-bridge train
+    # examples/recipes/scp1_minirocket.toml` runs it in full. Still a search: both rates, with
+    # and without the slow potential.
     recipe = tmp_path / "small.toml"
     recipe.write_text(RECIPE.read_text())
     model, report_path = tmp_path / "mr.onnx", tmp_path / "report.json"
     args = ["train", str(recipe), "--out", str(model), "--report", str(report_path)]
     args += ["--set", "cv.folds=3", "--set", "cv.repeats=1", "--set", "decoder.features=[672]"]
-    args += ["--set", "decoder.differences=true", "--jobs", "2"]
-    assert main(args) == 0
+    args += ["--set", "decoder.differences=true", "--set", "decoder.segments=[0, 14]"]
+    assert main([*args, "--jobs", "2"]) == 0
     report = json.loads(report_path.read_text())
     assert report["family"] == "minirocket"
     assert report["parity_max_abs_diff"] <= PARITY_TOLERANCE
     assert report["n_test"] == 293
     assert report["test_accuracy"] > 0.75
     rows = report["selection"]
-    assert len(rows) == 4  # rates x pooling
-    assert {(r["settings"]["sfreq"], len(r["settings"]["pooling"])) for r in rows} == {
-        (64.0, 1),
-        (64.0, 4),
-        (128.0, 1),
-        (128.0, 4),
+    assert len(rows) == 4  # rates x segments
+    assert {(r["settings"]["sfreq"], r["settings"]["segments"]) for r in rows} == {
+        (64.0, 0),
+        (64.0, 14),
+        (128.0, 0),
+        (128.0, 14),
     }
     assert not any("skipped" in r for r in rows)  # 672 features fit the budget at both rates
     best = max(r["cv_mean"] for r in rows)
@@ -240,8 +241,10 @@ def test_recipe_chooses_by_cv_on_train_through_the_cli(tmp_path: Path) -> None:
     manifest = read_manifest(model)
     assert manifest is not None
     features = manifest["family"]["features"]
-    assert features["pooling"] == chosen["settings"]["pooling"]
-    assert features["n_features"] == 672
+    segments = chosen["settings"]["segments"]
+    assert features["pooling"] == ["ppv"]
+    assert features["segments"] == manifest["family"]["config"]["segments"] == segments
+    assert features["n_features"] == 672 + 6 * segments
     assert len(features["series"]) == 2
     rate = chosen["settings"]["sfreq"]
     assert manifest["filters"][0] == {"module": "resample", "params": {"sfreq": rate}}
