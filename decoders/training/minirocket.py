@@ -168,7 +168,7 @@ class MiniRocketConfig:
 #: development machine: a fixed part, and per 1000 (pair, sample) comparisons the cost of PPV's
 #: count alone, of the MatMuls of MPV and MIPV, and of LSPV's runs on top of them; per 1000
 #: multiply-adds of the segment means' MatMul (channel x sample x segment), their cost
-#: (``benchmarks/segment_means_window.py``: about 0.015, rounded up for the longer Concat and head).
+#: (``benchmarks/segment_means_window.py``: 0.005 to 0.02, rounded up for the Concat and head).
 _FIXED_US = 50.0
 _PPV_US = 0.9
 _SUMS_US = 3.0
