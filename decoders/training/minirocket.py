@@ -21,8 +21,9 @@ pooled ones. The 84 kernels' weights (-1 and 2) sum to zero, so a convolution is
 window's offset: the random convolutions cannot see the level of a slow cortical potential,
 which is what SCP1's classes differ in and what segment means measure. Standardised one by one,
 a few thousand convolution features would outweigh ~100 means in the head's penalty (ridge's
-kernel ``Z Z^T`` is the sum of the blocks' kernels, each as large as its feature count), so the
-head gives each block a total variance set by ``slow_weight`` (1: equal), whatever the counts.
+kernel ``Z Z^T`` is the sum of the blocks' kernels, each with a trace proportional to its
+feature count), so the head gives the means block a total variance of ``slow_weight`` times the
+convolutions' (1: equal), whatever the counts.
 
 Every setting is a single value; ``bci-bridge train`` chooses among lists of them by repeated
 cross-validation on the training data (:mod:`decoders.training.grid`).
@@ -283,7 +284,11 @@ class MiniRocket(FeatureFamily):
         return out
 
     def feature_state(self) -> dict[str, Any]:
-        """Return per series its scaling and groups (dilation, padding, kernels, biases...)."""
+        """Return the counts, the pooling, and per series its scaling and groups.
+
+        ``n_features`` (pooled and means), ``pooling``, ``segments``, and per series its input,
+        ``scale_exp`` and groups (dilation, padding, kernels, channels, biases).
+        """
         pooled = sum(k.n_features for _, k in self._series()) * len(self.config.pooling)
         return {
             "n_features": pooled + self.shape.n_channels * self.config.segments,
