@@ -7,10 +7,10 @@ channel count it prints the unrolled matrix-log schedule, the largest error of t
 log against ``scipy.linalg.logm`` on the whitened TEST covariances, the parity of the whole
 model on TEST, and p50 / p99 of one window in microseconds. MiniRocket / MultiRocket: SCP1 at
 each rate ``examples/recipes/scp1_minirocket.toml`` searches, for each setting it lists
-(feature count, first difference, pooling; the head does not change the cost), the estimate
-the search's budget uses (:func:`decoders.training.minirocket.estimated_window_us`), the
-parity and the measured p50 / p99, within the budget or not (those over it are measured too,
-to check the estimate). ``--minirocket`` runs that part alone. Times move with the machine's
+(feature count, first difference, pooling, segment means; the head does not change the cost),
+the estimate the search's budget uses (:func:`decoders.training.minirocket.estimated_window_us`),
+the parity and the measured p50 / p99, within the budget or not (those over it are measured
+too, to check the estimate). ``--minirocket`` runs that part alone. Times move with the machine's
 load; compare numbers from one run.
 """
 
@@ -70,7 +70,7 @@ def _random_convolutions(train: Trials, test: Trials, y: np.ndarray) -> None:
     recipe = load_recipe(RECIPE)
     print(
         "minirocket, 6 channels, 3.5 s windows: rate, features, differences, pooling, "
-        "estimate us (budget), parity, p50/p99 us"
+        "segments, estimate us (budget), parity, p50/p99 us"
     )
     for rate in recipe.rates or (recipe.data.sfreq,):
         assert rate is not None
@@ -80,7 +80,7 @@ def _random_convolutions(train: Trials, test: Trials, y: np.ndarray) -> None:
         n = X.shape[2]
         for c in recipe.candidates:
             config = c.config
-            estimate = estimated_window_us(config, n)
+            estimate = estimated_window_us(config, n, 6)
             within = "within" if estimate <= config.max_window_us else "OVER"
             unbounded = replace(config, max_window_us=float("inf"))
             mr = MiniRocket(unbounded, WindowShape(6, n, rate), 2)
@@ -90,7 +90,8 @@ def _random_convolutions(train: Trials, test: Trials, y: np.ndarray) -> None:
             t = time_inference(session, X[0])
             print(
                 f"{rate:5g}  {config.features:5d}  {config.differences!s:5}  "
-                f"{'+'.join(config.pooling):16}  {estimate:5.0f} ({within:6})  {parity:.1e}  "
+                f"{'+'.join(config.pooling):16}  {config.segments:2d}  "
+                f"{estimate:5.0f} ({within:6})  {parity:.1e}  "
                 f"{t['p50']:.0f} / {t['p99']:.0f}",
                 flush=True,
             )

@@ -10,6 +10,14 @@
 #                                                     series and its first difference + ridge,
 #                                                     672 to 2016 features at 64 and 128 Hz
 #                                                     (about 10 minutes)
+#   sh benchmarks/minirocket_train_cv.sh slow         The slow potential beside the convolutions:
+#                                                     2688 PPV features on both series at 64 Hz
+#                                                     (near the earlier search's choice) + ridge,
+#                                                     segment means over 0, 7, 14 or 28 segments,
+#                                                     their block weight (slow_weight) 0.1 to 30;
+#                                                     then 1344 and 2016 features with 0, 7 or
+#                                                     14 segments at 64 Hz, 1344 at 128 Hz
+#                                                     (about 15 minutes)
 set -e
 here=$(dirname "$0")
 stage=${1:-minirocket}
@@ -36,7 +44,27 @@ elif [ "$stage" = multirocket ]; then
             --set 'decoder.pooling=[["ppv", "mpv", "mipv", "lspv"]]' \
             --set 'decoder.differences=true' --set 'decoder.classifier="ridge"'
     done
+elif [ "$stage" = slow ]; then
+    # PPV on both series + ridge, near the earlier search's choice; NAME, then the settings.
+    slow_cv() {
+        name=$1
+        shift
+        bci-bridge train "$recipe" --out "$out/$name.onnx" --report "$out/$name.json" --jobs 2 \
+            --set 'decoder.pooling=[["ppv"]]' --set 'decoder.classifier="ridge"' \
+            --set decoder.differences=true "$@"
+    }
+    # 2688 features at 64 Hz (the earlier choice): no segment means (slow_weight is then
+    # unused), then every count with every block weight.
+    slow_cv slow0 --set data.sfreq=64 --set decoder.features=2688 --set decoder.segments=0
+    slow_cv slow --set data.sfreq=64 --set decoder.features=2688 \
+        --set 'decoder.segments=[7, 14, 28]' \
+        --set 'decoder.slow_weight=[0.1, 0.3, 1.0, 3.0, 10.0, 30.0]'
+    # Fewer convolution features beside the means (a cheaper window), at 64 and 128 Hz.
+    slow_cv slow_fewer --set data.sfreq=64 --set 'decoder.features=[1344, 2016]' \
+        --set 'decoder.segments=[0, 7, 14]'
+    slow_cv slow128 --set data.sfreq=128 --set decoder.features=1344 \
+        --set 'decoder.segments=[0, 7, 14]'
 else
-    echo "usage: sh $0 [minirocket|multirocket]" >&2
+    echo "usage: sh $0 [minirocket|multirocket|slow]" >&2
     exit 2
 fi

@@ -14,15 +14,28 @@ does), with its own kernels' channel picks and biases; its features follow the s
 the window's cost stays about the same. ``differences = true`` with all four operators and the
 ridge head is MultiRocket's recipe, at a feature count bounded by the runtime's budget.
 
+With ``segments = S > 0`` the window's slow potential goes in beside the convolutions: the
+per-channel means over ``S`` equal time segments (the stage of
+:class:`~decoders.training.segment_means.SegmentMeans`), ``n_channels * S`` features after the
+pooled ones. The 84 kernels' weights (-1 and 2) sum to zero, so a convolution is blind to the
+window's offset: the random convolutions cannot see the level of a slow cortical potential,
+which is what SCP1's classes differ in and what segment means measure. Standardised one by one,
+a few thousand convolution features would outweigh ~100 means in the head's penalty (ridge's
+kernel ``Z Z^T`` is the sum of the blocks' kernels, each with a trace proportional to its
+feature count), so the head gives the means block a total variance of ``slow_weight`` times the
+convolutions' (1: equal), whatever the counts.
+
 Every setting is a single value; ``bci-bridge train`` chooses among lists of them by repeated
 cross-validation on the training data (:mod:`decoders.training.grid`).
 
 In ONNX: the first difference (if used) is a Sub of two Slices; each series' transform is laid
-out by :mod:`decoders.training.minirocket_graph`; then Concat and the head.
+out by :mod:`decoders.training.minirocket_graph`; the segment means (if used) are one MatMul of
+the window; then Concat and the head (the block weight is folded into its scale).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -44,6 +57,8 @@ from decoders.training.minirocket_kernels import (
     transform,
 )
 from decoders.training.rocket_pooling import OPERATORS
+from decoders.training.segment_means import SegmentMeans, SegmentMeansConfig
+from decoders.training.stage_graph import add_stage
 
 __all__ = ["MiniRocket", "MiniRocketConfig", "estimated_window_us"]
 
@@ -73,6 +88,15 @@ class MiniRocketConfig:
         Bound on one window's estimated cost on one thread (microseconds,
         :func:`estimated_window_us`); a candidate over it is skipped by selection
         (:mod:`decoders.training.budget`). ``inf`` lifts it, for exploration.
+    segments : int
+        Per-channel means over this many equal time segments of the window, added after the
+        pooled features (``n_channels * segments`` more features); 0 (default): none.
+    slow_weight : float
+        With ``segments``: the segment means' total variance in the head, relative to the
+        convolution features', after standardisation; 1 (default) gives both blocks the same,
+        whatever their counts (each mean is multiplied by ``sqrt(slow_weight * n_pooled /
+        n_means)``). Plain standardisation would be ``n_means / n_pooled`` (e.g. 168 means
+        beside 2688 pooled features: 1/16). > 0; unused without segments.
     """
 
     features: int = 1008
@@ -80,6 +104,8 @@ class MiniRocketConfig:
     pooling: tuple[str, ...] = ("ppv",)
     classifier: Classifier = "logreg"
     max_window_us: float = DEFAULT_WINDOW_US
+    segments: int = 0
+    slow_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.differences, bool):
@@ -111,6 +137,26 @@ class MiniRocketConfig:
                 f"must be a count >= {least} (84 per operator and series), got {self.features!r}",
                 key="features",
             )
+        if (
+            isinstance(self.segments, bool)
+            or not isinstance(self.segments, int)
+            or self.segments < 0
+        ):
+            raise ConfigError(
+                f"must be a count >= 0 of time segments (0: no segment means), "
+                f"got {self.segments!r}",
+                key="segments",
+            )
+        if (
+            isinstance(self.slow_weight, bool)
+            or not isinstance(self.slow_weight, int | float)
+            or not (math.isfinite(self.slow_weight) and self.slow_weight > 0)
+        ):
+            raise ConfigError(
+                f"must be a number > 0 (1: segment means and convolutions weigh alike), "
+                f"got {self.slow_weight!r}",
+                key="slow_weight",
+            )
 
     @property
     def per_series(self) -> int:
@@ -121,20 +167,25 @@ class MiniRocketConfig:
 
 #: :func:`estimated_window_us`'s model, fitted to ``benchmarks/family_windows.py`` on the 2-core
 #: development machine: a fixed part, and per 1000 (pair, sample) comparisons the cost of PPV's
-#: count alone, of the MatMuls of MPV and MIPV, and of LSPV's runs on top of them.
+#: count alone, of the MatMuls of MPV and MIPV, and of LSPV's runs on top of them; per 1000
+#: multiply-adds of the segment means' MatMul (channel x sample x segment), their cost
+#: (``benchmarks/segment_means_window.py``: 0.005 to 0.02, rounded up for the Concat and head).
 _FIXED_US = 50.0
 _PPV_US = 0.9
 _SUMS_US = 3.0
 _RUNS_US = 3.5
+_MEANS_US = 0.05
 
 
-def estimated_window_us(config: MiniRocketConfig, n_samples: int) -> float:
-    """Estimated p50 of one window of ``n_samples`` through the ONNX graph, one thread (us).
+def estimated_window_us(config: MiniRocketConfig, n_samples: int, n_channels: int) -> float:
+    """Estimated p50 of one window of ``n_channels`` x ``n_samples`` through the ONNX graph (us).
 
-    The graph compares every (kernel, bias) pair's convolution with its bias at every sample
-    of the window (valid-only convolutions are masked, not shortened), so the cost follows the
-    pair-samples: pairs per series x series x samples, weighted by the pooling's work. The
-    model is within about 25 % of the p50s measured at 64 and 128 Hz (README), mostly below.
+    One thread. The graph compares every (kernel, bias) pair's convolution with its bias at
+    every sample of the window (valid-only convolutions are masked, not shortened), so the cost
+    follows the pair-samples: pairs per series x series x samples, weighted by the pooling's
+    work. The model is within about 25 % of the p50s measured at 64 and 128 Hz (README), mostly
+    below. The segment means (``segments > 0``) add their MatMul's multiply-adds,
+    ``n_channels x n_samples x segments``: a few microseconds.
     """
     series = 2 if config.differences else 1
     pair_samples = config.per_series * series * n_samples / 1000.0
@@ -142,7 +193,8 @@ def estimated_window_us(config: MiniRocketConfig, n_samples: int) -> float:
         per = _PPV_US
     else:
         per = _SUMS_US + (_RUNS_US if "lspv" in config.pooling else 0.0)
-    return _FIXED_US + per * pair_samples
+    means = n_channels * n_samples * config.segments / 1000.0
+    return _FIXED_US + per * pair_samples + _MEANS_US * means
 
 
 class MiniRocket(FeatureFamily):
@@ -161,10 +213,17 @@ class MiniRocket(FeatureFamily):
             raise ConfigError(
                 f"needs windows of > {KERNEL_LENGTH} samples, got {shape.n_samples}", key="family"
             )
+        means = f" and {config.segments} segment means" if config.segments else ""
         check_budget(
-            estimated_window_us(config, shape.n_samples),
+            estimated_window_us(config, shape.n_samples, shape.n_channels),
             config.max_window_us,
-            f"{config.features} features of {shape.n_samples}-sample windows",
+            f"{config.features} features{means} of {shape.n_samples}-sample windows",
+        )
+        #: The segment means' stage, if used (its own head is never fitted).
+        self.slow = (
+            SegmentMeans(SegmentMeansConfig(segments=config.segments), shape, n_classes, seed)
+            if config.segments
+            else None
         )
         self.kernels: Kernels | None = None
         #: Transform of the first difference, if used.
@@ -179,12 +238,39 @@ class MiniRocket(FeatureFamily):
         )
 
     def features(self, X: _F64) -> _F64:
-        """Pooled features, shape (n_trials, n_features): the signal's, then the difference's."""
+        """Features of windows ``X`` (n_trials, C, W), shape (n_trials, n_features).
+
+        The signal's pooled features, then the difference's (if used), then the segment means
+        (if used, ``C * segments``, channel major, in the window's units).
+        """
         ops = self.config.pooling
-        F = transform(self._fitted(), X, ops)
-        if self.diff_kernels is None:
-            return F
-        return np.concatenate([F, transform(self.diff_kernels, _difference(X), ops)], axis=1)
+        blocks = [transform(self._fitted(), X, ops)]
+        if self.diff_kernels is not None:
+            blocks.append(transform(self.diff_kernels, _difference(X), ops))
+        if self.slow is not None:
+            blocks.append(self.slow.features(X))
+        return np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+
+    def fit(self, X: _F64, y: npt.NDArray[np.intp]) -> None:
+        """Fit kernels and biases, then the head with the block weight, on ``X`` and ``y``."""
+        self._check(X)
+        self.fit_features(X, y)
+        self._fit_head(self.features(X), y)
+
+    def adapt(self, X: _F64, y: npt.NDArray[np.intp]) -> None:
+        """Re-standardise with the new data (block weight kept) and refit the head on it."""
+        self._check(X)
+        self._fit_head(self.features(X), y)
+
+    def _fit_head(self, F: _F64, y: npt.NDArray[np.intp]) -> None:
+        """Standardise ``F``, weigh the segment means' block (see the config), fit the head."""
+        self.head.recentre(F)
+        if self.slow is not None:
+            n_means = self.shape.n_channels * self.config.segments
+            n_pooled = F.shape[1] - n_means
+            weight = math.sqrt(self.config.slow_weight * n_pooled / n_means)
+            self.head.scale[n_pooled:] /= weight  # z = (F - mean) / scale: the means x weight
+        self.head.refit(F, y)
 
     def _fitted(self) -> Kernels:
         if self.kernels is None:
@@ -198,10 +284,16 @@ class MiniRocket(FeatureFamily):
         return out
 
     def feature_state(self) -> dict[str, Any]:
-        """Return per series its scaling and groups (dilation, padding, kernels, biases...)."""
+        """Return the counts, the pooling, and per series its scaling and groups.
+
+        ``n_features`` (pooled and means), ``pooling``, ``segments``, and per series its input,
+        ``scale_exp`` and groups (dilation, padding, kernels, channels, biases).
+        """
+        pooled = sum(k.n_features for _, k in self._series()) * len(self.config.pooling)
         return {
-            "n_features": sum(k.n_features for _, k in self._series()) * len(self.config.pooling),
+            "n_features": pooled + self.shape.n_channels * self.config.segments,
             "pooling": list(self.config.pooling),
+            "segments": self.config.segments,
             "series": [
                 {
                     "input": source,
@@ -222,13 +314,22 @@ class MiniRocket(FeatureFamily):
         }
 
     def load_feature_state(self, state: dict[str, Any]) -> None:
-        """Restore the transforms from :meth:`feature_state`."""
+        """Restore the transforms from :meth:`feature_state` (made with the same config)."""
+        segments = int(state.get("segments", 0))  # manifests from before segments: none
+        if segments != self.config.segments:
+            raise ValueError(
+                f"{self.name}: the state has {segments} segment means, the config "
+                f"{self.config.segments}"
+            )
         series = {entry["input"]: _load_kernels(entry) for entry in state["series"]}
         self.kernels = series["signal"]
         self.diff_kernels = series.get("difference")
 
     def feature_graph(self, parts: GraphParts, window: str) -> str:
-        """Window (batch, C, W) -> scaled integers -> Conv per group -> pooled (batch, F)."""
+        """Window (batch, C, W) -> scaled integers -> Conv per group -> pooled (batch, F).
+
+        With segments, the window's means (batch, C * segments) are concatenated after.
+        """
         outputs: list[str] = []
         for source, kernels in self._series():
             series, w = window, self.shape.n_samples
@@ -239,6 +340,8 @@ class MiniRocket(FeatureFamily):
             outputs.append(
                 transform_graph(parts, series, w, kernels, self.config.pooling, f"mr_{source[0]}")
             )
+        if self.slow is not None:
+            outputs.append(add_stage(parts, self.slow, "mr_slow_", window))
         return parts.op("Concat", outputs, "features", axis=1)
 
 

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-import onnx
 
 from bci_bridge.errors import ConfigError
 from decoders.training.bandpower_logreg import BandPowerConfig, BandPowerLogReg
@@ -23,6 +22,7 @@ from decoders.training.family import FeatureFamily, WindowShape
 from decoders.training.graph import GraphParts
 from decoders.training.head import Classifier, check_head
 from decoders.training.segment_means import SegmentMeans, SegmentMeansConfig
+from decoders.training.stage_graph import add_stage
 
 __all__ = ["SlowAndGamma", "SlowAndGammaConfig"]
 
@@ -87,33 +87,10 @@ class SlowAndGamma(FeatureFamily):
 
     def feature_graph(self, parts: GraphParts, window: str) -> str:
         """Both feature stages on the same window, concatenated along the feature axis."""
-        slow = _prefixed(parts, self._slow, "slow_", window)
-        power = _prefixed(parts, self._power, "power_", window)
+        slow = add_stage(parts, self._slow, "slow_", window)
+        power = add_stage(parts, self._power, "power_", window)
         return parts.op("Concat", [slow, power], "features", axis=1)
 
     def feature_state(self) -> dict[str, Any]:
         """Return both stages' parameters."""
         return {"slow": self._slow.feature_state(), "power": self._power.feature_state()}
-
-
-def _prefixed(parts: GraphParts, stage: FeatureFamily, prefix: str, window: str) -> str:
-    """Build ``stage``'s feature graph with every name but the input prefixed; return its output."""
-    sub = GraphParts()
-    out = stage.feature_graph(sub, window)
-
-    def rename(name: str) -> str:
-        return name if name == window or not name else prefix + name
-
-    for tensor in sub.initializers:
-        tensor.name = rename(tensor.name)
-        parts.initializers.append(tensor)
-    for node in sub.nodes:
-        renamed = onnx.helper.make_node(
-            node.op_type,
-            [rename(i) for i in node.input],
-            [rename(o) for o in node.output],
-            name=rename(node.name),
-        )
-        renamed.attribute.extend(node.attribute)
-        parts.nodes.append(renamed)
-    return rename(out)
