@@ -1,8 +1,8 @@
 #!/bin/sh
 # Run every shipped recipe's full search (as README's recipe table was made) and print the
 # table: bci-bridge train per recipe, reports in ${OUT:-out/recipes}, then recipe_table.py.
-# Usage: sh examples/recipes/train_all.sh    (about 15 minutes with 2 jobs on 2 cores; the
-# MiniRocket search alone takes about 10)
+# Usage: sh examples/recipes/train_all.sh    (407 s with 2 jobs on the 2-core development
+# machine, nothing else running)
 set -e
 here=$(dirname "$0")
 out=${OUT:-out/recipes}
