@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bci_bridge.cli.help_text import with_examples
@@ -9,6 +10,7 @@ from bci_bridge.cli.help_text import with_examples
 __all__ = [
     "CI_BLOCKS",
     "CI_TOLERANCE",
+    "CI_TOLERANCE_P99",
     "EXAMPLES",
     "RETRIES",
     "SCENARIO_NAMES",
@@ -32,6 +34,10 @@ TOLERANCE_P99 = 1.0
 TOLERANCE_CPU = 0.25
 #: ``--ci``: timings fail only beyond twice the baseline's ratio.
 CI_TOLERANCE = 1.0
+#: ``--ci``: p99 is reported, not gated. A quick block's p99 is its ten or so worst outputs,
+#: which fall in the chain's first moments after start-up and in the machine's load: the same
+#: tree read spikes-1024x30000 at p99 ratios 0.51 and 2.54 in two CI runs (README, "Modes").
+CI_TOLERANCE_P99 = math.inf
 #: ``--ci``: blocks per chain (two pairs: a gross regression shows in both).
 CI_BLOCKS = 2
 #: Retries of an undecided scenario (full gate).
@@ -69,21 +75,21 @@ def add_parser(sub: Any) -> None:
         "--ci",
         action="store_true",
         help="CI on a loaded machine: short blocks; with --compare, the allocation counters "
-        "are gated exactly and the timings only against gross regressions "
-        f"(+{CI_TOLERANCE * 100:.0f}%%, decided by the bootstrap interval); a timing the "
-        "interval cannot decide passes",
+        "are gated exactly, p50 and CPU only against gross regressions "
+        f"(+{CI_TOLERANCE * 100:.0f}%%, decided by the bootstrap interval) and p99 is "
+        "reported, not gated; a timing the interval cannot decide passes",
     )
-    for metric, default, what in (
-        ("", TOLERANCE_P50, "the median per-block p50 ratio"),
-        ("-p99", TOLERANCE_P99, "the median per-block p99 ratio"),
-        ("-cpu", TOLERANCE_CPU, "the median per-block CPU ratio"),
+    for metric, default, ci, what in (
+        ("", TOLERANCE_P50, CI_TOLERANCE, "the median per-block p50 ratio"),
+        ("-p99", TOLERANCE_P99, CI_TOLERANCE_P99, "the median per-block p99 ratio"),
+        ("-cpu", TOLERANCE_CPU, CI_TOLERANCE, "the median per-block CPU ratio"),
     ):
         p.add_argument(
             f"--tolerance{metric}",
             type=float,
             default=None,
             help=f"allowed growth of {what} over the baseline's (default: {default}; "
-            f"{CI_TOLERANCE} with --ci)",
+            f"{ci} with --ci; inf: not gated)",
         )
     p.add_argument(
         "--retries",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bci_bridge.cli.bench_args import (
     CI_BLOCKS,
     CI_TOLERANCE,
+    CI_TOLERANCE_P99,
     RETRIES,
     TOLERANCE_CPU,
     TOLERANCE_P50,
@@ -48,14 +49,19 @@ def _load_baseline(path: str) -> dict[str, Any]:
 def _tolerances(args: argparse.Namespace) -> Tolerances:
     from bci_bridge.bench.compare import Tolerances
 
-    def pick(given: float | None, default: float) -> float:
-        return given if given is not None else CI_TOLERANCE if args.ci else default
+    def pick(given: float | None, default: float, ci: float = CI_TOLERANCE) -> float:
+        return given if given is not None else ci if args.ci else default
 
     return Tolerances(
         p50=pick(args.tolerance, TOLERANCE_P50),
-        p99=pick(args.tolerance_p99, TOLERANCE_P99),
+        p99=pick(args.tolerance_p99, TOLERANCE_P99, CI_TOLERANCE_P99),
         cpu=pick(args.tolerance_cpu, TOLERANCE_CPU),
     )
+
+
+def _within(tolerance: float, what: str) -> str:
+    """``+20 % (p50)``, or ``no limit on p99`` for an infinite tolerance."""
+    return f"no limit on {what}" if tolerance == float("inf") else f"+{tolerance:.0%} ({what})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
         verdicts = compare(doc, baseline, tolerances, ci=args.ci)
         print(
             f"\ncompared with {args.compare}: counters exact; median per-block ratios within "
-            f"+{tolerances.p50:.0%} (p50), +{tolerances.p99:.0%} (p99), +{tolerances.cpu:.0%} "
-            "(CPU) of the baseline's, by a 90 % bootstrap interval"
+            f"{_within(tolerances.p50, 'p50')}, {_within(tolerances.p99, 'p99')}, "
+            f"{_within(tolerances.cpu, 'CPU')} of the baseline's, by a 90 % bootstrap interval"
         )
         print(format_verdicts(verdicts))
         if any(v.status == "fail" for v in verdicts):

@@ -229,3 +229,25 @@ def test_counters_see_a_new_copy_on_the_hot_path(monkeypatch: pytest.MonkeyPatch
     assert after["allocs_per_frame"] == before["allocs_per_frame"] + 1
     frame_bytes = s.chunk_size * s.channels * 4
     assert after["bytes_allocated_per_frame"] == before["bytes_allocated_per_frame"] + frame_bytes
+
+
+def test_ci_reports_p99_without_gating_it_and_still_gates_p50() -> None:
+    """``--ci``'s defaults: a 3x p99 passes (quick blocks' tails), a 3x p50 still fails."""
+    import argparse
+
+    from bci_bridge.cli.bench_cmd import _tolerances
+
+    given = {"tolerance": None, "tolerance_p99": None, "tolerance_cpu": None}
+    ci = _tolerances(argparse.Namespace(ci=True, **given))
+    assert (ci.p50, ci.p99, ci.cpu) == (1.0, float("inf"), 1.0)
+    full = _tolerances(argparse.Namespace(ci=False, **given))
+    assert (full.p50, full.p99, full.cpu) == (0.2, 1.0, 0.25)
+    base = _doc(a=_entry([1.0] * 6, p99=[1.0] * 6))
+    tail = _doc(a=_entry(_noisy(1.0, 6, 0.05, seed=12), p99=_noisy(3.0, 6, 0.05, seed=13)))
+    assert compare(tail, base, ci, ci=True)[0].status == "pass"
+    assert compare(tail, base, full)[0].status == "fail"  # the full gate still holds p99
+    slow = _doc(a=_entry(_noisy(3.0, 6, 0.05, seed=14), p99=[1.0] * 6))
+    assert compare(slow, base, ci, ci=True)[0].status == "fail"
+    # An explicit --tolerance-p99 gates it again under --ci.
+    given["tolerance_p99"] = 1.0
+    assert _tolerances(argparse.Namespace(ci=True, **given)).p99 == 1.0
