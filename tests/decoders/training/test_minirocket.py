@@ -265,9 +265,18 @@ def test_candidates_over_the_window_budget_are_skipped_with_the_estimate(
     assert estimated_window_us(small, 448, 6) > estimated_window_us(small, 224, 6)
     multi = MiniRocketConfig(features=672, pooling=MULTIROCKET, differences=True)
     assert estimated_window_us(multi, 224, 6) > estimated_window_us(small, 224, 6)
-    # The segment means are counted: a few microseconds at 28 segments.
-    slow = replace(small, segments=28)
-    assert 0 < estimated_window_us(slow, 224, 6) - estimated_window_us(small, 224, 6) < 10
+
+    # The segment means are counted, in proportion to their multiply-adds (channels x samples x
+    # segments): the estimate is a deterministic model, so the increments are exact.
+    def means_us(segments: int, channels: int) -> float:
+        with_means = replace(small, segments=segments)
+        return estimated_window_us(with_means, 224, channels) - estimated_window_us(
+            small, 224, channels
+        )
+
+    assert means_us(14, 6) > 0
+    assert means_us(28, 6) == pytest.approx(2 * means_us(14, 6))
+    assert means_us(28, 12) == pytest.approx(2 * means_us(28, 6))
     with pytest.raises(OverBudget, match="estimated at") as info:
         MiniRocket(large, shape, 2)
     assert info.value.key == "max_window_us"
