@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -61,7 +62,7 @@ def _tolerances(args: argparse.Namespace) -> Tolerances:
 
 def _within(tolerance: float, what: str) -> str:
     """``+20 % (p50)``, or ``no limit on p99`` for an infinite tolerance."""
-    return f"no limit on {what}" if tolerance == float("inf") else f"+{tolerance:.0%} ({what})"
+    return f"no limit on {what}" if math.isinf(tolerance) else f"+{tolerance:.0%} ({what})"
 
 
 def run(args: argparse.Namespace) -> int:

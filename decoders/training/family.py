@@ -95,7 +95,7 @@ class FeatureFamily:
         """Fit the feature stage, then the head, on ``X`` (n_trials, C, W) and ``y``."""
         self._check(X)
         self.fit_features(X, y)
-        self.head.fit(self.features(X), y)
+        self._fit_head(self.features(X), y)
 
     def predict_proba(self, X: _F64) -> _F64:
         """Probabilities (n_trials, n_classes)."""
@@ -105,7 +105,13 @@ class FeatureFamily:
     def adapt(self, X: _F64, y: npt.NDArray[np.intp]) -> None:
         """Re-standardise features with the new data's statistics and refit the head on it."""
         self._check(X)
-        F = self.features(X)
+        self._fit_head(self.features(X), y)
+
+    def _fit_head(self, F: _F64, y: npt.NDArray[np.intp]) -> None:
+        """Standardise features ``F`` (n_trials, n_features) by their own statistics, fit the head.
+
+        A family that weighs blocks of features differently adjusts the scale in between.
+        """
         self.head.recentre(F)
         self.head.refit(F, y)
 

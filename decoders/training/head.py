@@ -90,8 +90,7 @@ class LinearHead:
 
     def fit(self, F: _F64, y: npt.NDArray[np.intp]) -> None:
         """Standardise ``F`` (n_trials, n_features) with its own statistics and fit on it."""
-        self.mean = F.mean(axis=0)
-        self.scale = np.maximum(F.std(axis=0), _MIN_SCALE)
+        self.recentre(F)
         self.refit(F, y)
 
     def recentre(self, F: _F64) -> None:

@@ -251,17 +251,6 @@ class MiniRocket(FeatureFamily):
             blocks.append(self.slow.features(X))
         return np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
 
-    def fit(self, X: _F64, y: npt.NDArray[np.intp]) -> None:
-        """Fit kernels and biases, then the head with the block weight, on ``X`` and ``y``."""
-        self._check(X)
-        self.fit_features(X, y)
-        self._fit_head(self.features(X), y)
-
-    def adapt(self, X: _F64, y: npt.NDArray[np.intp]) -> None:
-        """Re-standardise with the new data (block weight kept) and refit the head on it."""
-        self._check(X)
-        self._fit_head(self.features(X), y)
-
     def _fit_head(self, F: _F64, y: npt.NDArray[np.intp]) -> None:
         """Standardise ``F``, weigh the segment means' block (see the config), fit the head."""
         self.head.recentre(F)
