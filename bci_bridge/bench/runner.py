@@ -67,6 +67,9 @@ class BenchOptions:
     cpus : int or None
         Pin the chain's processes to this many cores (``os.sched_setaffinity``; their children
         inherit it); the producer and the client stay free.
+    ages_dir : Path or None
+        Also write each block's output ages, warm-up included, to
+        ``ages_dir / "{scenario}-{chain}-{NN}.npz"`` (see :func:`save_block_ages`).
     """
 
     quick: bool = False
@@ -75,6 +78,7 @@ class BenchOptions:
     peers: bool = False
     cache_dir: Path | None = None
     cpus: int | None = None
+    ages_dir: Path | None = None
 
 
 @dataclass(slots=True)
@@ -189,10 +193,40 @@ class _Progress:
         self.say(f"  {self.label}  {elapsed:5.1f} s  outputs {self.outputs:7d}  p50 {p50} ms")
 
 
+def save_block_ages(
+    path: Path,
+    ages_ms: npt.NDArray[np.float64],
+    hops_ms: npt.NDArray[np.float64],
+    warmup_outputs: int,
+    warmup_hops: int,
+) -> None:
+    """Write one block's raw ages to ``path`` (``.npz``), for looking at latency over a block.
+
+    Parameters
+    ----------
+    path : Path
+        The file to write.
+    ages_ms : ndarray of float, shape (n_outputs,)
+        Age of every output the client received, in arrival order, warm-up included (ms).
+    hops_ms : ndarray of float, shape (n_hops,)
+        The output hop of every ZeroMQ frame (ms; empty for LSL outputs).
+    warmup_outputs, warmup_hops : int
+        How many leading entries of each the block's statistics left out (``WARMUP_S``).
+    """
+    np.savez(
+        path,
+        age_ms=ages_ms,
+        hop_ms=hops_ms,
+        warmup_outputs=np.int64(warmup_outputs),
+        warmup_hops=np.int64(warmup_hops),
+    )
+
+
 def _block(
     s: Scenario,
     chain: str,
     make: Callable[[Scenario, _Names, BenchOptions], list[tuple[str, list[str]]]],
+    number: int,
     label: str,
     block_s: float,
     work: Path,
@@ -290,6 +324,9 @@ def _block(
         emitting_s = max(0.1, wall - (1.0 if fills else 0.0))
         skip = int(WARMUP_S * ages.size / emitting_s)
         skip_hops = int(WARMUP_S * hops.size / emitting_s)
+        if opts.ages_dir is not None:
+            stem = f"{s.name}-{chain}-{number:02d}"
+            save_block_ages(opts.ages_dir / f"{stem}.npz", ages, hops, skip, skip_hops)
         block = Block(
             chain=chain,
             ages_ms=ages[skip:],
@@ -468,7 +505,9 @@ def run_scenario(
                 continue
             label = f"{s.name} [{i + 1}/{n_blocks} {name}]"
             try:
-                got[name].append(_block(s, name, make, label, block_s, work, opts, say))
+                number = len(got[name]) + 1  # after a retry's prior blocks: files stay apart
+                block = _block(s, name, make, number, label, block_s, work, opts, say)
+                got[name].append(block)
             except (BenchError, ConfigError, OSError, ValueError, KeyError) as exc:
                 failed.add(name)
                 errors.append(f"{name}: {exc}")

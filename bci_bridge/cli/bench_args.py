@@ -25,6 +25,7 @@ EXAMPLES: tuple[str, ...] = (
     "bci-bridge bench relay-64x1000 decode-64x250 --json bench.json --peers",
     "bci-bridge bench --ci --json out/bench.json --compare benchmarks/baseline.json",
     "bci-bridge bench wearable-8x250 --cpus 1 --json out/wearable.json",
+    "bci-bridge bench wide-1024x30000 --json out/wide.json --ages out/ages",
 )
 
 #: Default tolerances of the full gate (``make bench-gate``), from the measured run-to-run
@@ -112,5 +113,12 @@ def add_parser(sub: Any) -> None:
         type=int,
         help="pin each chain's processes (not the producer and the client) to this many cores "
         "(os.sched_setaffinity), e.g. 1 to mimic a small board",
+    )
+    p.add_argument(
+        "--ages",
+        metavar="DIR",
+        help="also write every block's output ages in arrival order, warm-up included, to "
+        "DIR/SCENARIO-CHAIN-NN.npz (age_ms, hop_ms, warmup_outputs, warmup_hops), to look at "
+        "latency over a block (benchmarks/block_ages.py)",
     )
     p.set_defaults(handler="bci_bridge.cli.bench_cmd:run")

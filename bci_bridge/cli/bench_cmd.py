@@ -47,6 +47,18 @@ def _load_baseline(path: str) -> dict[str, Any]:
     return doc
 
 
+def _ages_dir(path: str) -> Path:
+    """Create ``--ages``' folder (and its parents) if needed; refuse a path that is a file."""
+    d = Path(path)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(f"{path} is a file, not a folder", key="--ages") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot create {path}: {exc.strerror}", key="--ages") from None
+    return d
+
+
 def _tolerances(args: argparse.Namespace) -> Tolerances:
     from bci_bridge.bench.compare import Tolerances
 
@@ -98,8 +110,14 @@ def run(args: argparse.Namespace) -> int:
             ) from None
     quick = args.quick or args.ci
     n_blocks = args.blocks if args.blocks is not None else CI_BLOCKS if args.ci else None
+    ages_dir = _ages_dir(args.ages) if args.ages else None
     opts = BenchOptions(
-        quick=quick, block_s=args.duration, blocks=n_blocks, peers=args.peers, cpus=args.cpus
+        quick=quick,
+        block_s=args.duration,
+        blocks=n_blocks,
+        peers=args.peers,
+        cpus=args.cpus,
+        ages_dir=ages_dir,
     )
     work = Path(tempfile.mkdtemp(prefix="bb-bench-", dir="/tmp"))
 

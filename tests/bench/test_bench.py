@@ -43,7 +43,19 @@ def _bench(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[st
 @pytest.mark.slow
 def test_relay_end_to_end_accounts_for_every_sample(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    proc = _bench("relay-64x250", "--quick", "--blocks", "1", "--duration", "1", "--json", str(out))
+    ages = tmp_path / "ages" / "run1"  # --ages makes its folder
+    proc = _bench(
+        "relay-64x250",
+        "--quick",
+        "--blocks",
+        "1",
+        "--duration",
+        "1",
+        "--json",
+        str(out),
+        "--ages",
+        str(ages),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "relay-64x250 [1/1 bci-bridge]" in proc.stdout  # progress lines
     doc = json.loads(out.read_text())
@@ -64,6 +76,17 @@ def test_relay_end_to_end_accounts_for_every_sample(tmp_path: Path) -> None:
         assert block["outputs"] == 250  # one output per input sample
         assert block["samples_lost"] == 0
         assert 0 < block["e2e_ms"]["count"] <= 250
+        # --ages: every output's age, warm-up included; the block's statistics skip the warm-up.
+        with np.load(ages / f"relay-64x250-{block['chain']}-01.npz") as z:
+            assert z["age_ms"].shape == (250,)
+            assert (z["age_ms"] > 0).all()
+            assert z["hop_ms"].size == 0  # LSL output: no ZeroMQ hop
+            assert 0 <= int(z["warmup_outputs"]) < 250
+            assert block["e2e_ms"]["count"] == 250 - int(z["warmup_outputs"])
+    assert sorted(p.name for p in ages.iterdir()) == [
+        "relay-64x250-bci-bridge-01.npz",
+        "relay-64x250-floor-01.npz",
+    ]
     for key in ("e2e_ms", "floor_e2e_ms"):
         lat = r[key]
         assert set(lat) == LATENCY_KEYS
@@ -100,7 +123,7 @@ def test_relay_end_to_end_accounts_for_every_sample(tmp_path: Path) -> None:
 def test_help_lists_the_gate_options() -> None:
     proc = _bench("--help")
     assert proc.returncode == 0, proc.stderr
-    for flag in ("--ci", "--tolerance-p99", "--tolerance-cpu", "--retries", "--cpus"):
+    for flag in ("--ci", "--tolerance-p99", "--tolerance-cpu", "--retries", "--cpus", "--ages"):
         assert flag in proc.stdout
     assert "spikes-1024x30000" in proc.stdout
 
@@ -119,6 +142,13 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     proc = _bench("--quick", "--retries", "-1", "--json", str(tmp_path / "x.json"))
     assert proc.returncode == 2
     assert "--retries" in proc.stderr
+    assert not (tmp_path / "x.json").exists()
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    proc = _bench("--quick", "--ages", str(a_file), "--json", str(tmp_path / "x.json"))
+    assert proc.returncode == 2
+    assert "--ages" in proc.stderr
+    assert "is a file, not a folder" in proc.stderr
     assert not (tmp_path / "x.json").exists()
 
 
