@@ -18,6 +18,10 @@
 #                                                     then 1344 and 2016 features with 0, 7 or
 #                                                     14 segments at 64 Hz, 1344 at 128 Hz
 #                                                     (about 15 minutes)
+#   sh benchmarks/minirocket_train_cv.sh search       The shipped search itself, TRAIN only: its
+#                                                     report (out/minirocket_train_cv/search.json)
+#                                                     says how many candidates tie with the
+#                                                     chosen one (cv.tied; about 5 minutes)
 set -e
 here=$(dirname "$0")
 stage=${1:-minirocket}
@@ -36,6 +40,8 @@ if [ "$stage" = minirocket ]; then
             --set 'decoder.pooling=[["ppv"]]' --set 'decoder.differences=false' \
             --set 'decoder.classifier="ridge"'
     done
+elif [ "$stage" = search ]; then
+    bci-bridge train "$recipe" --out "$out/search.onnx" --report "$out/search.json" --jobs 2
 elif [ "$stage" = multirocket ]; then
     for rate in 64 128; do
         bci-bridge train "$recipe" --out "$out/multi$rate.onnx" --report "$out/multi$rate.json" \
@@ -65,6 +71,6 @@ elif [ "$stage" = slow ]; then
     slow_cv slow128 --set data.sfreq=128 --set decoder.features=1344 \
         --set 'decoder.segments=[0, 7, 14]'
 else
-    echo "usage: sh $0 [minirocket|multirocket|slow]" >&2
+    echo "usage: sh $0 [minirocket|multirocket|slow|search]" >&2
     exit 2
 fi

@@ -2,9 +2,12 @@
 
 Beyond :data:`REQUIRED_KEYS`, a trained (not fine-tuned) model's report has ``selection`` (one
 row per candidate: ``family``, ``settings``, ``cv_mean``, ``cv_std``, ``chosen``; ``skipped``
-for an ``auto`` family that does not fit the data) and ``cv`` (``scheme``, ``folds``,
-``repeats``, ``seed``, ``n_groups``, ``mean``, ``std``, ``ci95``; with a test set also
-``test_ci95`` and ``warning``). Confidence intervals are 95 % normal approximations of a
+for an ``auto`` family that does not fit the data; ``vs_chosen``, ``{"diff", "p"}``, for every
+other scored candidate: the chosen one's mean split accuracy minus its, and the p-value of the
+corrected resampled t-test, :mod:`.ties`) and ``cv`` (``scheme``, ``folds``, ``repeats``,
+``seed``, ``n_groups``, ``mean``, ``std``, ``ci95``, ``tied`` (the candidates TRAIN cannot tell
+from the chosen one, p >= 0.05) and ``compared``; with a test set also ``test_ci95`` and
+``warning``). Confidence intervals are 95 % normal approximations of a
 binomial proportion, ``p +/- 1.96 sqrt(p (1 - p) / n)``, with ``n`` the trials scored (each
 training trial is validated once per repeat). ``warning`` is set when CV and TEST differ by
 more than the two half-widths together. The chosen candidate's CV mean is the best of many,
@@ -145,6 +148,7 @@ def selection_entry(report: dict[str, Any]) -> dict[str, Any]:
         "folds": report["cv"]["folds"],
         "repeats": report["cv"]["repeats"],
         "n_candidates": len(rows),
+        "tied": report["cv"].get("tied"),
     }
 
 

@@ -6,7 +6,8 @@ chosen candidate has the highest mean (ties: the smaller spread, then the one wr
 Only training trials ever reach this module. A candidate over its family's per-window budget
 (:class:`~decoders.training.budget.OverBudget`) is skipped, its row saying why, as is a family
 from ``"auto"`` that does not fit the data. Candidates run in ``jobs`` worker processes
-(spawned, one BLAS thread each), one line of progress per finished candidate.
+(spawned, one BLAS thread each), one line of progress per finished candidate. Which candidates
+the chosen one does not beat, split by split, is :mod:`.ties`' to say.
 """
 
 from __future__ import annotations

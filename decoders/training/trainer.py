@@ -30,6 +30,7 @@ from decoders.training.report import (
 from decoders.training.resampling import resample_epochs, resample_trials
 from decoders.training.selection import Row, choose, search
 from decoders.training.splits import Splits, make_splits
+from decoders.training.ties import ALPHA, compare_to_chosen
 from decoders.training.window_splits import make_window_splits
 
 __all__ = ["Progress", "train"]
@@ -376,8 +377,22 @@ def _select(
     family = make_family(chosen.family, chosen.config, shape, len(classes), cv.seed)
     family.fit(X, y)
     selection = [r.entry(i == best) for i, r in enumerate(rows)]
+    versus, tied = compare_to_chosen(rows, best, splits.splits)
+    for entry, v in zip(selection, versus, strict=True):
+        if v is not None:
+            entry["vs_chosen"] = v
+    compared = sum(v is not None for v in versus)
+    if compared:
+        progress(
+            f"{tied} of {compared} other candidates tied with it on TRAIN (corrected resampled "
+            f"t-test, p >= {ALPHA:g}): the choice among them is the folds' noise"
+            if tied
+            else f"it beats each of the {compared} other candidates on TRAIN (p < {ALPHA:g})"
+        )
     n_units = len(y) if sliding is None else splits.n_groups
     validation = validation_entry(splits, rows[best], n_units)
+    validation["tied"] = tied
+    validation["compared"] = compared
     if sliding is not None:
         validation["purged"] = splits.purged
         validation["ci_counts"] = "segments"

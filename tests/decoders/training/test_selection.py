@@ -283,3 +283,15 @@ def test_report_json_has_selection_and_cv(tmp_path: Path) -> None:
     assert report["cv"]["repeats"] == 1
     lo, hi = report["cv"]["ci95"]
     assert lo < report["cv_accuracy"] < hi
+    # Every other candidate is compared with the chosen one on the same splits.
+    rows = report["selection"]
+    chosen = next(r for r in rows if r["chosen"])
+    others = [r for r in rows if not r["chosen"]]
+    assert "vs_chosen" not in chosen
+    assert report["cv"]["compared"] == len(others) == 2
+    for r in others:
+        v = r["vs_chosen"]
+        assert v["diff"] == pytest.approx(chosen["cv_mean"] - r["cv_mean"], abs=2e-4)
+        assert v["diff"] >= 0  # the chosen one has the best mean
+        assert 0.0 <= v["p"] <= 1.0
+    assert report["cv"]["tied"] == sum(r["vs_chosen"]["p"] >= 0.05 for r in others)
