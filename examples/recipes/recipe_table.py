@@ -20,6 +20,8 @@ def row(path: Path) -> str:
     name = path.stem
     scored = sum(1 for r in rows if not r.get("skipped"))
     among = f"best of {scored}" + (f", {len(rows) - scored} skipped" if scored < len(rows) else "")
+    if cv.get("compared"):  # how many the winner does not beat on TRAIN (p >= 0.05)
+        among += f"; {cv['tied']} of {cv['compared']} others tied"
     command = (
         f"`bci-bridge train examples/recipes/{name}.toml --out out/recipes/{name}.onnx "
         f"--report out/recipes/{name}.json --jobs 2`"
