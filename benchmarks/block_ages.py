@@ -23,12 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-_NAME = re.compile(r"^(?P<scenario>.+?)-(?P<chain>bci-bridge|floor|[a-z]+)-(?P<n>\d+)$")
-
-
-def _slices(ages: npt.NDArray[np.float64], n: int) -> list[npt.NDArray[np.float64]]:
-    """Cut ``ages`` (n_outputs,) into ``n`` consecutive parts of (nearly) equal size."""
-    return list(np.array_split(ages, n))
+_NAME = re.compile(r"^(?P<scenario>.+?)-(?P<chain>bci-bridge|[a-z]+)-(?P<n>\d+)$")
 
 
 def _row(parts: list[npt.NDArray[np.float64]]) -> str:
@@ -56,7 +51,7 @@ def main() -> None:
             continue
         with np.load(f) as z:
             ages = np.asarray(z["age_ms"], dtype=np.float64)
-        parts = _slices(ages, n)
+        parts = list(np.array_split(ages, n))  # consecutive, (nearly) equal sizes
         pooled[(m["scenario"], m["chain"])].append(parts)
         print(f"{f.stem:36s} {ages.size:7d} outputs  {_row(parts)}")
     print("\npooled over blocks")
